@@ -1,0 +1,40 @@
+# sageint — the few targets people need. `make run` and `make test` install everything they need first.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 8000
+HOST ?= 127.0.0.1
+
+.PHONY: install run test test-services lint format clean
+
+# Re-installs only when requirements.txt changes, so repeated runs are fast.
+$(VENV)/.installed: requirements.txt sdk/pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -r requirements.txt
+	$(BIN)/pip install --quiet -e ./sdk
+	touch $@
+
+install: $(VENV)/.installed
+
+# Embedded default: SQLite, kombu filesystem broker, Celery worker + beat beside the web server, sandbox on.
+run: install
+	DEBUG=$${DEBUG:-1} PORT=$(PORT) HOST=$(HOST) $(BIN)/python scripts/run.py
+
+test: install
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The second CI run: PostgreSQL + Redis + a real Celery worker (see .ci/run).
+test-services: install
+	bash scripts/test-services.sh $(PYTEST_ARGS)
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: install
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+clean:
+	rm -rf var staticfiles
