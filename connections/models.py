@@ -1,0 +1,161 @@
+"""Who connects (EndUser), their Sage connection (Connection), its audit trail and the integration settings.
+
+Secrets are stored only as Fernet ciphertext (`*_encrypted` fields, written and read by crypto.py through
+tokens.py and credentials.py); nothing here decrypts.
+"""
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.utils import timezone
+
+
+class SageScope(models.TextChoices):
+    FULL_ACCESS = "full_access", "Full access (read and write)"
+    READONLY = "readonly", "Read only"
+
+
+class IntegrationSettings(models.Model):
+    """The one row of Sage credentials, edited in the admin. Blank credentials → development keys."""
+
+    SINGLETON_ID = 1
+
+    client_id = models.CharField(
+        "client ID", max_length=200, blank=True, help_text="From Sage's developer portal. Leave blank (with the "
+        "secret) to use the development keys."
+    )
+    client_secret_encrypted = models.TextField(blank=True, editable=False)
+    scope = models.CharField(max_length=20, choices=SageScope.choices, default=SageScope.FULL_ACCESS)
+    enabled = models.BooleanField(default=True, help_text="When off, end users cannot connect or call Sage.")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "integration settings"
+        verbose_name_plural = "integration settings"
+
+    def __str__(self) -> str:
+        return "Sage Accounting integration settings"
+
+    @classmethod
+    def load(cls) -> "IntegrationSettings":
+        settings_row, _ = cls.objects.get_or_create(pk=cls.SINGLETON_ID)
+        return settings_row
+
+    @property
+    def has_client_secret(self) -> bool:
+        return bool(self.client_secret_encrypted)
+
+    def clean(self) -> None:
+        if bool(self.client_id) != self.has_client_secret:
+            raise ValidationError(
+                "Fill in both the client ID and the client secret, or leave both blank to use the "
+                "development keys."
+            )
+
+    def save(self, *args, **kwargs) -> None:
+        self.pk = self.SINGLETON_ID
+        super().save(*args, **kwargs)
+
+
+class EndUser(models.Model):
+    """Someone who connects a Sage account: a sageint account, or a user of the company's app (JWT `sub`)."""
+
+    class Kind(models.TextChoices):
+        ACCOUNT = "account", "sageint account"
+        EXTERNAL = "external", "company app user (user token)"
+
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    external_id = models.CharField(
+        max_length=255, help_text="The stable id: the JWT `sub`, or the sageint account's primary key."
+    )
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="sage_end_user"
+    )
+    display_name = models.CharField(max_length=255, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["kind", "external_id"], name="unique_end_user_per_kind")]
+
+    def __str__(self) -> str:
+        label = self.display_name or self.external_id
+        return f"{label} ({self.get_kind_display()})"
+
+
+class Connection(models.Model):
+    """An end user's link to Sage: tokens (encrypted), the Sage user and the chosen business."""
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", "Connected"
+        RECONNECT_REQUIRED = "reconnect_required", "Reconnect needed"
+
+    end_user = models.OneToOneField(EndUser, on_delete=models.CASCADE, related_name="connection")
+    status = models.CharField(max_length=30, choices=Status.choices, default=Status.ACTIVE)
+    reconnect_reason = models.CharField(max_length=500, blank=True)
+
+    client_id = models.CharField(max_length=200, help_text="The OAuth client the tokens were issued to.")
+    credentials_mode = models.CharField(max_length=30, blank=True)
+    scopes = models.CharField(max_length=200, blank=True)
+    country = models.CharField(max_length=10, blank=True)
+
+    sage_user_id = models.CharField(max_length=100, blank=True)
+    sage_user_email = models.CharField(max_length=255, blank=True)
+    sage_user_name = models.CharField(max_length=255, blank=True)
+
+    business_id = models.CharField(max_length=100, blank=True, help_text="Sent as X-Business on every call.")
+    business_name = models.CharField(max_length=255, blank=True)
+    lead_business_id = models.CharField(max_length=100, blank=True)
+    businesses = models.JSONField(default=list, blank=True, help_text='[{"id": ..., "name": ...}]')
+
+    access_token_encrypted = models.TextField(blank=True, editable=False)
+    access_token_expires_at = models.DateTimeField(null=True, blank=True)
+    refresh_token_encrypted = models.TextField(blank=True, editable=False)
+    refresh_token_expires_at = models.DateTimeField(null=True, blank=True)
+    # SQLite has no row locks: a short lease column plays the lock's part there (see tokens.py).
+    refresh_lease_expires_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    connected_at = models.DateTimeField(default=timezone.now)
+    last_refreshed_at = models.DateTimeField(null=True, blank=True)
+    last_refresh_attempt_at = models.DateTimeField(null=True, blank=True)
+    refresh_count = models.PositiveIntegerField(default=0)
+    refresh_failures = models.PositiveIntegerField(default=0, help_text="Consecutive failed refreshes.")
+    last_refresh_error = models.CharField(max_length=500, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.end_user} → {self.business_name or 'Sage'} ({self.get_status_display()})"
+
+    @property
+    def needs_reconnect(self) -> bool:
+        return self.status == self.Status.RECONNECT_REQUIRED
+
+    @property
+    def is_active(self) -> bool:
+        return self.status == self.Status.ACTIVE
+
+    def business_named(self, business_id: str) -> dict | None:
+        return next((b for b in self.businesses if b.get("id") == business_id), None)
+
+
+class ConnectionEvent(models.Model):
+    """Audit trail: what happened to an end user's connection, and when. Never holds a token or secret."""
+
+    class Kind(models.TextChoices):
+        CONNECTED = "connected", "Connected"
+        BUSINESS_SWITCHED = "business_switched", "Business switched"
+        REFRESHED = "refreshed", "Token refreshed"
+        REFRESH_FAILED = "refresh_failed", "Token refresh failed"
+        RECONNECT_REQUIRED = "reconnect_required", "Reconnect required"
+        DISCONNECTED = "disconnected", "Disconnected"
+        REVOKE_FAILED = "revoke_failed", "Token revocation failed"
+
+    end_user = models.ForeignKey(EndUser, on_delete=models.CASCADE, related_name="connection_events")
+    kind = models.CharField(max_length=30, choices=Kind.choices)
+    detail = models.CharField(max_length=500, blank=True)
+    business_id = models.CharField(max_length=100, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} · {self.end_user} · {self.created_at:%Y-%m-%d %H:%M:%S}"

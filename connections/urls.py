@@ -1,2 +1,12 @@
+from django.urls import path
+
+from . import views
+
 app_name = "connections"
-urlpatterns: list = []
+urlpatterns = [
+    path("connect/sageaccounting/", views.connect, name="connect"),
+    path("connect/sageaccounting/start/", views.start, name="start"),
+    path("connect/sageaccounting/callback/", views.callback, name="callback"),
+    path("connect/sageaccounting/business/", views.choose_business, name="choose_business"),
+    path("connect/sageaccounting/disconnect/", views.disconnect, name="disconnect"),
+]

@@ -17,16 +17,14 @@ def ping(value: str = "pong") -> str:
     return value
 
 
-def _ensure_filesystem_broker_folders() -> None:
-    # kombu's filesystem transport needs its folders to exist in every process that sends or consumes.
-    from django.conf import settings
 
-    if settings.CELERY_BROKER_URL.startswith("filesystem"):
-        for folder in settings.CELERY_BROKER_TRANSPORT_OPTIONS.values():
+@app.on_after_configure.connect
+def ensure_filesystem_broker_folders(sender, **kwargs) -> None:
+    # kombu's filesystem transport needs its folders to exist in every process that sends or consumes.
+    conf = sender.conf
+    if str(conf.broker_url).startswith("filesystem"):
+        for folder in (conf.broker_transport_options or {}).values():
             if isinstance(folder, str):
                 os.makedirs(folder, exist_ok=True)
-        if settings.CELERY_RESULT_BACKEND.startswith("file://"):
-            os.makedirs(settings.CELERY_RESULT_BACKEND.removeprefix("file://"), exist_ok=True)
-
-
-_ensure_filesystem_broker_folders()
+    if str(conf.result_backend).startswith("file://"):
+        os.makedirs(str(conf.result_backend).removeprefix("file://"), exist_ok=True)

@@ -1,15 +1,20 @@
 """sageint settings: the one place configuration is read (django-environ, env vars and an optional .env)."""
 
+import base64
+import hashlib
+import os
 from pathlib import Path
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-VAR_DIR = BASE_DIR / "var"  # runtime state of the embedded default (SQLite file, broker folders); git-ignored
-
 env = environ.Env()
-environ.Env.read_env(BASE_DIR / ".env", overwrite=False)  # real environment wins over .env
+# The real environment wins over the .env file (SAGEINT_ENV_FILE points elsewhere, e.g. for a second instance).
+environ.Env.read_env(env.str("SAGEINT_ENV_FILE", default=str(BASE_DIR / ".env")), overwrite=False)
+
+# Runtime state of the embedded default (SQLite file, broker and result folders); git-ignored.
+VAR_DIR = Path(env.str("SAGEINT_VAR_DIR", default=str(BASE_DIR / "var")))
 
 DEBUG = env.bool("DEBUG", default=False)
 
@@ -124,9 +129,10 @@ STATIC_ROOT = env.path("STATIC_ROOT", default=BASE_DIR / "staticfiles")
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
-        "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
-        if DEBUG
-        else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        # Hashed, compressed files need `collectstatic` first (production); development serves sources as they are.
+        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        if env.bool("STATIC_MANIFEST", default=not DEBUG)
+        else "django.contrib.staticfiles.storage.StaticFilesStorage"
     },
 }
 
@@ -206,3 +212,82 @@ SAGE_SANDBOX_ACCESS_TOKEN_SECONDS = env.int("SAGE_SANDBOX_ACCESS_TOKEN_SECONDS",
 SAGE_SANDBOX_REFRESH_TOKEN_SECONDS = env.int("SAGE_SANDBOX_REFRESH_TOKEN_SECONDS", default=2678400)
 # Sage-like throttling (requests per 60 s per business); 0 switches it off.
 SAGE_SANDBOX_RATE_LIMIT_PER_MINUTE = env.int("SAGE_SANDBOX_RATE_LIMIT_PER_MINUTE", default=0)
+
+# Tests that need PostgreSQL, Redis, a Celery worker or chromium fail instead of skipping when this is on (CI's
+# second run sets it).
+REQUIRE_SERVICES = env.bool("REQUIRE_SERVICES", default=False)
+
+# --- Sage connections (connections/) ------------------------------------------------------------------
+# Sage's production endpoints; they apply to custom credentials and to development keys from the
+# environment. The built-in sandbox mode always uses the sandbox's URLs under SAGE_SANDBOX_URL.
+SAGE_AUTH_URL = env.str("SAGE_AUTH_URL", default="https://www.sageone.com/oauth2/auth/central?filter=apiv3.1")
+SAGE_TOKEN_URL = env.str("SAGE_TOKEN_URL", default="https://oauth.accounting.sage.com/token")
+SAGE_REVOKE_URL = env.str("SAGE_REVOKE_URL", default="https://oauth.accounting.sage.com/revoke")
+SAGE_API_URL = env.str("SAGE_API_URL", default="https://api.accounting.sage.com/v3.1").rstrip("/")
+# Development keys: used when the admin leaves client ID and secret blank. Unset → the built-in sandbox app.
+SAGE_DEV_CLIENT_ID = env.str("SAGE_DEV_CLIENT_ID", default="")
+SAGE_DEV_CLIENT_SECRET = env.str("SAGE_DEV_CLIENT_SECRET", default="")
+
+# Fernet keys for secrets at rest (client secret, tokens): comma-separated, newest first. Rotate by putting
+# a new key in front and running `manage.py rotate_encryption_keys`; drop the old key afterwards.
+SAGEINT_ENCRYPTION_KEYS = env.list("SAGEINT_ENCRYPTION_KEYS", default=[])
+if not SAGEINT_ENCRYPTION_KEYS:
+    if not DEBUG:
+        raise ImproperlyConfigured(
+            "SAGEINT_ENCRYPTION_KEYS is not set. Generate a key with `python -c \"from cryptography.fernet "
+            "import Fernet; print(Fernet.generate_key().decode())\"` and set it (comma-separated, newest "
+            "first); a development key is only derived when DEBUG=1."
+        )
+    SAGEINT_ENCRYPTION_KEYS = [
+        base64.urlsafe_b64encode(hashlib.sha256(f"sageint-encryption:{SECRET_KEY}".encode()).digest()).decode()
+    ]
+
+# Connect links: the company signs a JWT for its own user (claims: sub, exp). HS256 with the shared secret
+# and/or RS256 with the company's public key (PEM); either may be left unset.
+SAGEINT_USER_TOKEN_SECRET = env.str("SAGEINT_USER_TOKEN_SECRET", default="")
+SAGEINT_USER_TOKEN_PUBLIC_KEY = env.str("SAGEINT_USER_TOKEN_PUBLIC_KEY", multiline=True, default="")
+# How long a browser session opened with a connect link stays bound to that end user.
+SAGEINT_CONNECT_LINK_SESSION_SECONDS = env.int("SAGEINT_CONNECT_LINK_SESSION_SECONDS", default=3600)
+# OAuth `state` lifetime (single use, bound to the browser session).
+SAGE_OAUTH_STATE_SECONDS = env.int("SAGE_OAUTH_STATE_SECONDS", default=600)
+
+# Outgoing HTTP to Sage: (connect, read) timeouts and the pool shared by every caller in a process.
+SAGE_CONNECT_TIMEOUT_SECONDS = env.float("SAGE_CONNECT_TIMEOUT_SECONDS", default=5.0)
+SAGE_READ_TIMEOUT_SECONDS = env.float("SAGE_READ_TIMEOUT_SECONDS", default=30.0)
+SAGE_HTTP_POOL_SIZE = env.int("SAGE_HTTP_POOL_SIZE", default=20)
+# Retry policy (connections/retries.py): 5xx and connection errors are retried for GET/HEAD only; 429 is
+# retried for any method, honouring Retry-After, until the total wait would pass SAGE_RETRY_MAX_WAIT_SECONDS.
+SAGE_RETRY_MAX_ATTEMPTS = env.int("SAGE_RETRY_MAX_ATTEMPTS", default=3)
+SAGE_RETRY_BACKOFF_SECONDS = env.float("SAGE_RETRY_BACKOFF_SECONDS", default=0.5)
+SAGE_RETRY_MAX_WAIT_SECONDS = env.float("SAGE_RETRY_MAX_WAIT_SECONDS", default=30.0)
+# Token lifecycle (connections/tokens.py).
+SAGE_REFRESH_AHEAD_SECONDS = env.int("SAGE_REFRESH_AHEAD_SECONDS", default=60)
+SAGE_REFRESH_MAX_FAILURES = env.int("SAGE_REFRESH_MAX_FAILURES", default=5)
+SAGE_REFRESH_LOCK_SECONDS = env.int("SAGE_REFRESH_LOCK_SECONDS", default=60)
+# After a failed refresh, wait this long (doubling per consecutive failure, at most 6 h) before trying again;
+# SAGE_REFRESH_MAX_FAILURES failures in a row move the connection to "reconnect needed".
+SAGE_REFRESH_FAILURE_BACKOFF_SECONDS = env.int("SAGE_REFRESH_FAILURE_BACKOFF_SECONDS", default=300)
+# Keep-alive: connections whose refresh token was last rotated longer ago than this are refreshed by beat.
+SAGE_KEEPALIVE_AFTER_SECONDS = env.int("SAGE_KEEPALIVE_AFTER_SECONDS", default=20 * 3600)
+SAGE_KEEPALIVE_INTERVAL_SECONDS = env.int("SAGE_KEEPALIVE_INTERVAL_SECONDS", default=3600)
+CELERY_BEAT_SCHEDULE["connections-keep-alive"] = {
+    "task": "connections.keep_connections_alive",
+    "schedule": SAGE_KEEPALIVE_INTERVAL_SECONDS,
+}
+# oauthlib refuses http:// endpoints; the local sandbox is plain http, so allow it only in that case.
+SAGE_OAUTH_ALLOW_HTTP = env.bool(
+    "SAGE_OAUTH_ALLOW_HTTP", default=SAGE_SANDBOX_ENABLED and SAGE_SANDBOX_URL.startswith("http://")
+)
+if SAGE_OAUTH_ALLOW_HTTP:
+    os.environ.setdefault("OAUTHLIB_INSECURE_TRANSPORT", "1")
+# Sage may answer with a scope spelled differently from the request; we record what it granted.
+os.environ.setdefault("OAUTHLIB_RELAX_TOKEN_SCOPE", "1")
+# requests-oauthlib logs token bodies at DEBUG: keep its loggers quiet whatever LOG_LEVEL says.
+LOGGING["loggers"].update({"requests_oauthlib": {"level": "WARNING"}, "oauthlib": {"level": "WARNING"}})
+
+# --- Proxy API (api/) ------------------------------------------------------------------------------------
+# Largest request body the proxy accepts (bytes); bigger bodies get 413 before anything is sent to Sage.
+SAGEINT_PROXY_MAX_BODY_BYTES = env.int("SAGEINT_PROXY_MAX_BODY_BYTES", default=2 * 1024 * 1024)
+# Request-log rows older than this many days are deleted by the daily beat task api.prune_request_log.
+SAGEINT_REQUEST_LOG_RETENTION_DAYS = env.int("SAGEINT_REQUEST_LOG_RETENTION_DAYS", default=30)
+CELERY_BEAT_SCHEDULE["api.prune_request_log"] = {"task": "api.prune_request_log", "schedule": 24 * 60 * 60}

@@ -1,5 +1,112 @@
-from django.shortcuts import render
+"""Sandbox pages for people trying the product (home, reset) and the HTTP control for fault injection."""
+
+import json
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.management import call_command, get_commands
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_http_methods, require_POST
+
+from sandbox import faults as fault_service
+from sandbox import oauth
+from sandbox.api import SageApiError, sage_endpoint
+from sandbox.models import SandboxUser
+from sandbox.oauth_views import client_credentials, oauth_error_response
+from sandbox.seed_identities import ensure_identities
 
 
-def home(request):
-    return render(request, "sandbox/home.html")
+def home(request: HttpRequest) -> HttpResponse:
+    ensure_identities()
+    base = settings.SAGE_SANDBOX_URL
+    context = {
+        "apps": oauth.list_apps(),
+        "users": SandboxUser.objects.prefetch_related("memberships__business"),
+        "faults": fault_service.active_faults(),
+        "rate_limit": settings.SAGE_SANDBOX_RATE_LIMIT_PER_MINUTE,
+        "lifetimes": {
+            "code": settings.SAGE_SANDBOX_CODE_SECONDS,
+            "access": settings.SAGE_SANDBOX_ACCESS_TOKEN_SECONDS,
+            "refresh": settings.SAGE_SANDBOX_REFRESH_TOKEN_SECONDS,
+        },
+        "endpoints": {
+            "Authorize": f"{base}/oauth2/auth/central",
+            "Token": f"{base}/oauth/token",
+            "Revoke": f"{base}/oauth/revoke",
+            "API v3.1": f"{base}/api/v3.1/",
+        },
+        "can_reset": "sandbox_seed" in get_commands(),
+    }
+    return render(request, "sandbox/home.html", context)
+
+
+@login_required
+@require_POST
+def reset(request: HttpRequest) -> HttpResponse:
+    if "sandbox_seed" in get_commands():
+        call_command("sandbox_seed", "--reset", verbosity=0)
+        messages.success(request, "The sandbox was reset: fresh data, every token and code forgotten.")
+    else:
+        ensure_identities()
+        messages.warning(
+            request, "Seed data is not available yet; the sandbox users and businesses were restored."
+        )
+    return redirect("sandbox:home")
+
+
+@csrf_exempt
+@require_http_methods(["GET", "POST", "DELETE"])
+def faults(request: HttpRequest) -> HttpResponse:
+    """GET lists active faults; POST adds one (kind, count, hang_seconds, path_prefix; form or JSON);
+    DELETE clears all. Staff users, or any registered app's client credentials, may use it."""
+    if not (request.user.is_authenticated and request.user.is_staff):
+        try:
+            client_id, client_secret = client_credentials(request)
+            oauth.authenticate_client(client_id=client_id, client_secret=client_secret)
+        except oauth.OAuthError as error:
+            return oauth_error_response(error, request)
+    if request.method == "DELETE":
+        return JsonResponse({"cleared": fault_service.clear_faults()})
+    if request.method == "POST":
+        params = _fault_params(request)
+        try:
+            fault_service.inject_fault(
+                kind=str(params.get("kind", "")),
+                count=int(params.get("count", 1)),
+                hang_seconds=float(params.get("hang_seconds", 30)),
+                path_prefix=str(params.get("path_prefix", "")),
+            )
+        except (TypeError, ValueError) as error:
+            return JsonResponse({"error": "invalid_request", "error_description": str(error)}, status=400)
+    return JsonResponse(
+        {
+            "faults": [
+                {
+                    "kind": rule.kind,
+                    "remaining": rule.remaining,
+                    "hang_seconds": rule.hang_seconds,
+                    "path_prefix": rule.path_prefix,
+                }
+                for rule in fault_service.active_faults()
+            ]
+        },
+        status=201 if request.method == "POST" else 200,
+    )
+
+
+def _fault_params(request: HttpRequest) -> dict:
+    if request.content_type == "application/json":
+        try:
+            body = json.loads(request.body or b"{}")
+        except ValueError:
+            body = None
+        return body if isinstance(body, dict) else {}
+    return request.POST
+
+
+@sage_endpoint
+def api_not_found(request: HttpRequest) -> HttpResponse:
+    raise SageApiError(404, data_code="RecordNotFound", message="The requested path does not exist.")

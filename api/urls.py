@@ -1,0 +1,26 @@
+from django.urls import path, register_converter
+
+from api import views
+
+
+class AnyPathConverter:
+    """Everything after the integration name, newlines included, so a hostile path reaches the path check and
+    gets the proxy's 400 instead of slipping past the route."""
+
+    regex = r"(?s:.*)"
+
+    def to_python(self, value: str) -> str:
+        return value
+
+    def to_url(self, value: str) -> str:
+        return value
+
+
+register_converter(AnyPathConverter, "anypath")
+
+app_name = "api"
+urlpatterns = [
+    path("openapi.json", views.openapi_view, name="openapi"),
+    path("proxy/<slug:integration>/<anypath:sage_path>", views.proxy_view, name="proxy"),
+    path("proxy/<slug:integration>", views.proxy_view, {"sage_path": ""}),
+]

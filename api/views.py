@@ -1,0 +1,108 @@
+"""The proxy HTTP API. Views parse the request, call connections.proxy.request, and return Sage's answer."""
+
+from __future__ import annotations
+
+import functools
+import json
+
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
+from django.http import HttpResponse, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
+
+from api.auth import authenticate_end_user
+from api.errors import ApiError, error_response, response_for_exception
+from api.openapi import openapi_document
+from connections import proxy
+
+INTEGRATION = "sageaccounting"
+# Headers of Sage's answer a caller needs; the rest (cookies, Sage's infrastructure headers) stay behind.
+PASSED_RESPONSE_HEADERS = ("Retry-After", "Location", "Content-Disposition", "X-Business")
+METHODS_WITH_BODY = ("POST", "PUT", "DELETE")
+
+
+def api_endpoint(view):
+    """Every proxy rule that is not the proxying itself: CSRF handled per caller, one JSON error shape."""
+
+    @csrf_exempt
+    @functools.wraps(view)
+    def wrapper(request, *args, **kwargs):
+        try:
+            return view(request, *args, **kwargs)
+        except Exception as exc:
+            response = response_for_exception(exc)
+            if response is None:
+                raise
+            return response
+
+    return wrapper
+
+
+def _read_json_body(request) -> bytes | None:
+    """The request body, unchanged, once it is known to be JSON of an acceptable size."""
+    limit = settings.SAGEINT_PROXY_MAX_BODY_BYTES
+    too_large = ApiError(413, "body_too_large", f"The request body is larger than {limit} bytes.")
+    try:
+        declared = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        raise ApiError(400, "invalid_request", "The Content-Length header is not a number.") from None
+    if declared > limit:
+        raise too_large
+    try:
+        body = request.body
+    except RequestDataTooBig:
+        raise too_large from None
+    if len(body) > limit:
+        raise too_large
+    if not body:
+        return None
+    try:
+        json.loads(body)
+    except ValueError:
+        raise ApiError(400, "invalid_json", "The request body is not valid JSON.") from None
+    # The bytes go to Sage as they came, so amounts like "25.99" or 25.99 keep their exact form.
+    return body
+
+
+def _sage_answer(sage_response) -> HttpResponse:
+    response = HttpResponse(
+        sage_response.content,
+        status=sage_response.status_code,
+        content_type=sage_response.headers.get("Content-Type", "application/octet-stream"),
+    )
+    for name in PASSED_RESPONSE_HEADERS:
+        if name in sage_response.headers:
+            response[name] = sage_response.headers[name]
+    attempts = getattr(sage_response, "sageint_attempts", None)
+    if attempts is not None:
+        response["X-Sageint-Attempts"] = str(attempts)
+    return response
+
+
+@api_endpoint
+def proxy_view(request, integration: str, sage_path: str):
+    if integration != INTEGRATION:
+        return error_response(404, "unknown_integration", f"Only '{INTEGRATION}' can be proxied.")
+    if request.method not in proxy.ALLOWED_METHODS:
+        response = error_response(
+            405, "method_not_allowed", f"Use one of {', '.join(proxy.ALLOWED_METHODS)}."
+        )
+        response["Allow"] = ", ".join(proxy.ALLOWED_METHODS)
+        return response
+    end_user = authenticate_end_user(request)
+    body = _read_json_body(request) if request.method in METHODS_WITH_BODY else None
+    headers = {"Accept": request.headers["Accept"]} if "Accept" in request.headers else None
+    sage_response = proxy.request(
+        end_user,
+        "/" + sage_path,
+        method=request.method,
+        params=[(name, value) for name, values in request.GET.lists() for value in values],
+        data=body,
+        headers=headers,
+        source="http",
+    )
+    return _sage_answer(sage_response)
+
+
+def openapi_view(request):
+    return JsonResponse(openapi_document(request), json_dumps_params={"indent": 2})

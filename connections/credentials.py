@@ -1,0 +1,86 @@
+"""Which OAuth client and which Sage endpoints are in effect: custom, development keys, or the built-in sandbox."""
+
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.urls import reverse
+
+from . import crypto
+from .models import IntegrationSettings
+
+
+class CredentialsMode:
+    CUSTOM = "custom"
+    DEV_ENV = "dev_env"
+    SANDBOX = "sandbox"
+
+    LABELS = {
+        CUSTOM: "custom",
+        DEV_ENV: "development keys from environment",
+        SANDBOX: "built-in sandbox",
+    }
+
+
+@dataclass(frozen=True)
+class SageCredentials:
+    mode: str
+    client_id: str
+    client_secret: str = field(repr=False)
+    scope: str
+    auth_url: str
+    token_url: str
+    revoke_url: str
+    api_url: str
+
+    @property
+    def mode_label(self) -> str:
+        return CredentialsMode.LABELS[self.mode]
+
+
+def redirect_url() -> str:
+    """The callback URL to register at Sage (My Account → Applications → your app → Callback URLs)."""
+    return settings.SITE_URL + reverse("connections:callback")
+
+
+def set_client_secret(integration: IntegrationSettings, secret: str) -> None:
+    """Store a new client secret (encrypted); an empty string clears it."""
+    integration.client_secret_encrypted = crypto.encrypt(secret) if secret else ""
+
+
+def current_mode(integration: IntegrationSettings) -> str:
+    if integration.client_id and integration.has_client_secret:
+        return CredentialsMode.CUSTOM
+    if settings.SAGE_DEV_CLIENT_ID and settings.SAGE_DEV_CLIENT_SECRET:
+        return CredentialsMode.DEV_ENV
+    return CredentialsMode.SANDBOX
+
+
+def sage_credentials(integration: IntegrationSettings | None = None) -> SageCredentials:
+    integration = integration or IntegrationSettings.load()
+    mode = current_mode(integration)
+    if mode == CredentialsMode.SANDBOX:
+        base = settings.SAGE_SANDBOX_URL
+        return SageCredentials(
+            mode=mode,
+            client_id=settings.SAGE_SANDBOX_CLIENT_ID,
+            client_secret=settings.SAGE_SANDBOX_CLIENT_SECRET,
+            scope=integration.scope,
+            auth_url=f"{base}/oauth2/auth/central?filter=apiv3.1",
+            token_url=f"{base}/oauth/token",
+            revoke_url=f"{base}/oauth/revoke",
+            api_url=f"{base}/api/v3.1",
+        )
+    if mode == CredentialsMode.CUSTOM:
+        client_id, client_secret = integration.client_id, crypto.decrypt(integration.client_secret_encrypted)
+    else:
+        client_id, client_secret = settings.SAGE_DEV_CLIENT_ID, settings.SAGE_DEV_CLIENT_SECRET
+    return SageCredentials(
+        mode=mode,
+        client_id=client_id,
+        client_secret=client_secret,
+        scope=integration.scope,
+        auth_url=settings.SAGE_AUTH_URL,
+        token_url=settings.SAGE_TOKEN_URL,
+        revoke_url=settings.SAGE_REVOKE_URL,
+        api_url=settings.SAGE_API_URL,
+    )

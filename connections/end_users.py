@@ -1,0 +1,90 @@
+"""End users: sageint accounts, and users of the company's own app who arrive with a signed user token (JWT)."""
+
+import jwt
+from django.conf import settings
+from django.db import IntegrityError, transaction
+
+from .exceptions import InvalidUserToken
+from .models import EndUser
+
+# Clock skew tolerated between the company's servers and ours when checking `exp`.
+_LEEWAY_SECONDS = 30
+
+
+def end_user_for_user(user) -> EndUser:
+    """The end user of a logged-in sageint account (created on first use)."""
+    end_user = EndUser.objects.filter(user=user).first()
+    if end_user:
+        return end_user
+    return _get_or_create(
+        kind=EndUser.Kind.ACCOUNT,
+        external_id=str(user.pk),
+        defaults={"user": user, "display_name": user.get_username()},
+    )
+
+
+def end_user_from_token(token: str) -> EndUser:
+    """Check a connect-link user token and return its end user (created on first use).
+
+    Accepted: HS256 signed with SAGEINT_USER_TOKEN_SECRET, or RS256 signed with the private half of
+    SAGEINT_USER_TOKEN_PUBLIC_KEY; `sub` and `exp` required. Anything else (alg none included) is refused.
+    """
+    claims = decode_user_token(token)
+    display_name = str(claims.get("name") or claims.get("email") or "")[:255]
+    end_user = _get_or_create(
+        kind=EndUser.Kind.EXTERNAL, external_id=claims["sub"], defaults={"display_name": display_name}
+    )
+    if display_name and end_user.display_name != display_name:
+        end_user.display_name = display_name
+        end_user.save(update_fields=["display_name"])
+    return end_user
+
+
+def decode_user_token(token: str) -> dict:
+    if not token:
+        raise InvalidUserToken("No user token was given.")
+    try:
+        algorithm = jwt.get_unverified_header(token).get("alg")
+    except jwt.InvalidTokenError as error:
+        raise InvalidUserToken("The user token is not a valid JWT.") from error
+    # The key is chosen by the algorithm the token claims, and only among the ones configured, so an
+    # RS256 public key can never be used as an HMAC secret (algorithm confusion) and `none` never passes.
+    keys = {}
+    if settings.SAGEINT_USER_TOKEN_SECRET:
+        keys["HS256"] = settings.SAGEINT_USER_TOKEN_SECRET
+    if settings.SAGEINT_USER_TOKEN_PUBLIC_KEY:
+        keys["RS256"] = settings.SAGEINT_USER_TOKEN_PUBLIC_KEY
+    if not keys:
+        raise InvalidUserToken("User tokens are not accepted: no signing key is configured.")
+    if algorithm not in keys:
+        raise InvalidUserToken(f"User tokens signed with {algorithm!s:.20} are not accepted.")
+    try:
+        claims = jwt.decode(
+            token,
+            keys[algorithm],
+            algorithms=[algorithm],
+            options={"require": ["sub", "exp"], "verify_aud": False},
+            leeway=_LEEWAY_SECONDS,
+        )
+    except jwt.ExpiredSignatureError as error:
+        raise InvalidUserToken("The user token has expired. Ask for a new connect link.") from error
+    except jwt.MissingRequiredClaimError as error:
+        raise InvalidUserToken(f"The user token lacks the required claim '{error.claim}'.") from error
+    except jwt.InvalidSignatureError as error:
+        raise InvalidUserToken("The user token's signature is not valid.") from error
+    except jwt.InvalidTokenError as error:
+        raise InvalidUserToken("The user token is not valid.") from error
+    subject = claims["sub"]
+    if not isinstance(subject, str) or not subject.strip() or len(subject) > 255:
+        raise InvalidUserToken("The user token's 'sub' must be a non-empty string of at most 255 characters.")
+    return claims
+
+
+def _get_or_create(*, kind: str, external_id: str, defaults: dict) -> EndUser:
+    try:
+        with transaction.atomic():
+            end_user, _ = EndUser.objects.get_or_create(kind=kind, external_id=external_id, defaults=defaults)
+    except IntegrityError:
+        # Two first visits at once: the other one created it.
+        end_user = EndUser.objects.get(kind=kind, external_id=external_id)
+    return end_user

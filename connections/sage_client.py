@@ -1,0 +1,194 @@
+"""The one Sage client: every call to Sage's API from sageint goes through SageClient.send.
+
+It adds `Authorization` and `X-Business`, refreshes the token ahead of expiry (and once on a 401, replaying
+the call), applies the retry rules of retries.py, and never raises for Sage's HTTP status codes (`send`); the
+JSON helpers turn error answers into SageError carrying Sage's `$message` / `$dataCode`.
+"""
+
+import logging
+from collections.abc import Iterator
+from urllib.parse import urljoin, urlsplit
+
+import requests
+
+from . import http_session, retries, tokens
+from .credentials import sage_credentials
+from .exceptions import NotConnected, ReconnectRequired, SageError, SageTimeout, SageUnavailable
+from .models import Connection, EndUser
+
+logger = logging.getLogger(__name__)
+
+MAX_ITEMS_PER_PAGE = 200
+
+
+class SageClient:
+    def __init__(self, *, api_url: str, connection: Connection | None = None, access_token: str = "") -> None:
+        # Either a stored connection (tokens refreshed as needed) or a bare access token (used once, right
+        # after the code exchange, before the connection is saved).
+        self.api_url = api_url.rstrip("/") + "/"
+        self.connection = connection
+        self._access_token = access_token
+        self.session = http_session.shared_session()
+
+    @classmethod
+    def for_connection(cls, connection: Connection) -> "SageClient":
+        if connection.needs_reconnect:
+            raise ReconnectRequired(connection.reconnect_reason or "the connection needs to be made again.")
+        return cls(api_url=sage_credentials().api_url, connection=connection)
+
+    @classmethod
+    def for_end_user(cls, end_user: EndUser) -> "SageClient":
+        connection = Connection.objects.filter(end_user=end_user).select_related("end_user").first()
+        if connection is None:
+            raise NotConnected()
+        return cls.for_connection(connection)
+
+    @classmethod
+    def for_access_token(cls, access_token: str, *, api_url: str) -> "SageClient":
+        return cls(api_url=api_url, access_token=access_token)
+
+    # --- raw calls -------------------------------------------------------------------------------------
+
+    def url_for(self, path: str) -> str:
+        """An API path (`contacts`, `/contacts?page=2`, or a full URL under the API base) as a full URL."""
+        if urlsplit(path).scheme:
+            if not path.startswith(self.api_url):
+                # The bearer token must never be sent anywhere but Sage's API.
+                raise ValueError("Only URLs under the Sage API base can be called.")
+            return path
+        url = urljoin(self.api_url, path.lstrip("/"))
+        if not url.startswith(self.api_url):  # e.g. "../oauth/token"
+            raise ValueError("Only URLs under the Sage API base can be called.")
+        return url
+
+    def send(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: dict | None = None,
+        json=None,
+        data: bytes | None = None,
+        headers: dict | None = None,
+        timeout: float | tuple[float, float] | None = None,
+    ) -> requests.Response:
+        method = method.upper()
+        url = self.url_for(path)
+        state = retries.RetryState(method=method)
+        access_token = self._current_access_token()
+        replayed_after_401 = False
+        while True:
+            state.attempts += 1
+            try:
+                response = self.session.request(
+                    method,
+                    url,
+                    params=params,
+                    json=json,
+                    data=data,
+                    headers=self._headers(access_token, headers),
+                    timeout=http_session.timeout(timeout),
+                )
+            except requests.Timeout as error:
+                wait = retries.wait_before_retrying_error(state)
+                if wait is None:
+                    logger.warning("Sage %s %s timed out after %s attempt(s)", method, path, state.attempts)
+                    raise SageTimeout() from error
+                retries.wait(state, wait)
+                continue
+            except requests.ConnectionError as error:
+                wait = retries.wait_before_retrying_error(state)
+                if wait is None:
+                    logger.warning("Sage %s %s unreachable after %s attempt(s)", method, path, state.attempts)
+                    raise SageUnavailable() from error
+                retries.wait(state, wait)
+                continue
+
+            if response.status_code == 401 and self.connection is not None and not replayed_after_401:
+                # Sage answers 401 before acting, so replaying once with a fresh token is safe even for writes.
+                replayed_after_401 = True
+                access_token = tokens.refresh_access_token(
+                    connection=self.connection, stale_access_token=access_token
+                )
+                continue
+            wait = retries.wait_before_retrying_status(
+                state, response.status_code, response.headers.get("Retry-After")
+            )
+            if wait is None:
+                response.sageint_attempts = state.attempts
+                return response
+            logger.info("Sage %s %s answered %s; retrying in %.1fs", method, path, response.status_code, wait)
+            response.close()
+            retries.wait(state, wait)
+
+    # --- JSON helpers (raise SageError on non-2xx) ----------------------------------------------------------
+
+    def get_json(self, path: str, params: dict | None = None):
+        return _json_or_raise(self.send("GET", path, params=params))
+
+    def post_json(self, path: str, body):
+        return _json_or_raise(self.send("POST", path, json=body))
+
+    def put_json(self, path: str, body):
+        return _json_or_raise(self.send("PUT", path, json=body))
+
+    def delete(self, path: str, params: dict | None = None) -> None:
+        _json_or_raise(self.send("DELETE", path, params=params))
+
+    def iter_collection(self, path: str, params: dict | None = None) -> Iterator[dict]:
+        """Every item of a Sage collection, 200 per page, following `$next` until it is null."""
+        page_params = {**(params or {}), "items_per_page": MAX_ITEMS_PER_PAGE}
+        page_params.setdefault("page", 1)
+        next_path: str | None = path
+        seen: set[str] = set()
+        while next_path:
+            envelope = self.get_json(next_path, params=page_params)
+            yield from envelope.get("$items") or []
+            next_path = envelope.get("$next")
+            # `$next` carries its own query; a repeated link would loop forever.
+            if next_path in seen:
+                break
+            if next_path:
+                seen.add(next_path)
+            page_params = None
+
+    # --- internals ---------------------------------------------------------------------------------------
+
+    def _current_access_token(self) -> str:
+        if self.connection is None:
+            return self._access_token
+        return tokens.access_token_for(self.connection)
+
+    def _headers(self, access_token: str, extra: dict | None) -> dict:
+        headers = {"Accept": "application/json"}
+        if self.connection is not None and self.connection.business_id:
+            headers["X-Business"] = self.connection.business_id
+        for name, value in (extra or {}).items():
+            if name.lower() != "authorization":
+                headers[name] = value
+        headers["Authorization"] = f"Bearer {access_token}"
+        return headers
+
+
+def sage_errors(response: requests.Response) -> list[dict]:
+    """Sage's error list from an error answer, whatever shape the body has."""
+    try:
+        body = response.json()
+    except ValueError:
+        return [{"$severity": "error", "$dataCode": "", "$message": f"HTTP {response.status_code}", "$source": ""}]
+    if isinstance(body, list):
+        return [item for item in body if isinstance(item, dict)]
+    if isinstance(body, dict):
+        return [body]
+    return [{"$message": str(body)[:200]}]
+
+
+def _json_or_raise(response: requests.Response):
+    if response.status_code >= 400:
+        raise SageError(response.status_code, sage_errors(response))
+    if response.status_code == 204 or not response.content:
+        return None
+    try:
+        return response.json()
+    except ValueError as error:
+        raise SageError(response.status_code, [{"$message": "Sage answered with a body that is not JSON."}]) from error

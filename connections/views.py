@@ -1,0 +1,117 @@
+"""Connect pages. Thin: find the end user, call one service, render or redirect.
+
+Who is the end user? Someone who arrived with a connect link (`?user_token=<JWT>`) is bound to that end user
+in their session for SAGEINT_CONNECT_LINK_SESSION_SECONDS; otherwise the logged-in sageint account is.
+"""
+
+import time
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.views import redirect_to_login
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_POST
+
+from . import oauth, services
+from .end_users import end_user_for_user, end_user_from_token
+from .exceptions import AuthorizationFailed, IntegrationDisabled, InvalidUserToken, NotConnected, SageintError
+from .models import EndUser, IntegrationSettings
+
+_LINK_SESSION_KEY = "sageint_connect_link"
+
+
+@require_GET
+def connect(request: HttpRequest) -> HttpResponse:
+    if "user_token" in request.GET:
+        try:
+            end_user = end_user_from_token(request.GET["user_token"])
+        except InvalidUserToken as error:
+            return render(request, "connections/error.html", {"message": error.message}, status=401)
+        request.session[_LINK_SESSION_KEY] = {
+            "end_user_id": end_user.pk,
+            "until": time.time() + settings.SAGEINT_CONNECT_LINK_SESSION_SECONDS,
+        }
+        # Drop the token from the address bar (history, Referer, server logs of later requests).
+        return redirect("connections:connect")
+    end_user = _end_user(request)
+    if end_user is None:
+        return redirect_to_login(request.get_full_path())
+    integration = IntegrationSettings.load()
+    return render(
+        request,
+        "connections/connect.html",
+        {
+            "end_user": end_user,
+            "connection": services.connection_of(end_user),
+            "integration_enabled": integration.enabled,
+            "via_connect_link": _linked_end_user(request) is not None,
+        },
+    )
+
+
+@require_POST
+def start(request: HttpRequest) -> HttpResponse:
+    end_user = _end_user(request)
+    if end_user is None:
+        return redirect_to_login(request.get_full_path())
+    try:
+        authorize_url = oauth.start_authorization(request=request, end_user=end_user)
+    except IntegrationDisabled as error:
+        messages.error(request, str(error))
+        return redirect("connections:connect")
+    return redirect(authorize_url)
+
+
+@require_GET
+def callback(request: HttpRequest) -> HttpResponse:
+    try:
+        connection = oauth.complete_authorization(request=request)
+    except AuthorizationFailed as error:
+        return render(request, "connections/error.html", {"message": error.message}, status=error.status_code)
+    messages.success(request, f"Sage Accounting is connected: {connection.business_name}.")
+    return redirect("connections:connect")
+
+
+@require_POST
+def choose_business(request: HttpRequest) -> HttpResponse:
+    end_user = _end_user(request)
+    if end_user is None:
+        return redirect_to_login(request.get_full_path())
+    try:
+        connection = services.switch_business(end_user=end_user, business_id=request.POST.get("business_id", ""))
+    except SageintError as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(request, f"Sage calls now go to {connection.business_name}.")
+    return redirect("connections:connect")
+
+
+@require_POST
+def disconnect(request: HttpRequest) -> HttpResponse:
+    end_user = _end_user(request)
+    if end_user is None:
+        return redirect_to_login(request.get_full_path())
+    try:
+        services.disconnect(end_user=end_user)
+    except NotConnected:
+        messages.info(request, "Sage Accounting was not connected.")
+    else:
+        messages.success(request, "Sage Accounting is disconnected.")
+    return redirect("connections:connect")
+
+
+def _linked_end_user(request: HttpRequest) -> EndUser | None:
+    link = request.session.get(_LINK_SESSION_KEY)
+    if not link or link.get("until", 0) < time.time():
+        return None
+    return EndUser.objects.filter(pk=link.get("end_user_id")).first()
+
+
+def _end_user(request: HttpRequest) -> EndUser | None:
+    linked = _linked_end_user(request)
+    if linked is not None:
+        return linked
+    if request.user.is_authenticated:
+        return end_user_for_user(request.user)
+    return None

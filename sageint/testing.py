@@ -1,0 +1,10 @@
+"""Test-run defaults, loaded as a pytest plugin (`-p sageint.testing`) before pytest-django reads the settings."""
+
+import os
+
+os.environ.setdefault("SECRET_KEY", "tests-only-not-a-secret")
+os.environ.setdefault("SAGE_SANDBOX_ENABLED", "1")
+os.environ.setdefault("STATIC_MANIFEST", "0")  # tests do not run collectstatic
+# Connections: a fixed Fernet key and user-token secret so tests never depend on DEBUG-derived defaults.
+os.environ.setdefault("SAGEINT_ENCRYPTION_KEYS", "dGVzdHMtb25seS1lbmNyeXB0aW9uLWtleS0zMmJ5dGU=")
+os.environ.setdefault("SAGEINT_USER_TOKEN_SECRET", "tests-only-user-token-secret-0123456789abcdef")

@@ -1,0 +1,225 @@
+"""/contacts: list (filters, paging, attributes, sort), get, create, update, delete."""
+
+import re
+
+from django.db import transaction
+from django.db.models import Exists, OuterRef, Q
+from django.http import HttpResponse, JsonResponse
+
+from sandbox.collections import paginate
+from sandbox.models.accounting import Contact, ContactPayment, SalesInvoice
+
+from .common import (
+    Validator,
+    accounting_endpoint,
+    apply_sort,
+    code_link,
+    currency_link,
+    filter_changes,
+    get_alive,
+    method_not_allowed,
+    money,
+    now,
+    timestamps,
+    wrapped_body,
+)
+
+CONTACT_TYPES = {"CUSTOMER": "Customer", "VENDOR": "Supplier"}
+ADDRESS_FIELDS = ("address_line_1", "address_line_2", "city", "postal_code", "region", "country_id")
+PERSON_FIELDS = ("name", "job_title", "telephone", "mobile", "email", "fax")
+SORTS = {"created_at": "created_at", "updated_at": "updated_at", "name": "name", "reference": "reference"}
+
+
+# --- representation ----------------------------------------------------------------------------------
+
+
+def serialize_contact(contact: Contact) -> dict:
+    address = contact.main_address or {}
+    person = contact.main_contact_person or {}
+    has_transactions = getattr(contact, "with_transactions", None)
+    if has_transactions is None:
+        has_transactions = contact.has_transactions
+    main_address = {key: address.get(key, "") for key in ADDRESS_FIELDS if key != "country_id"}
+    if address.get("country_id"):
+        country = address["country_id"]
+        main_address["country"] = code_link("countries", country, country)
+    return {
+        "id": contact.id,
+        "displayed_as": contact.displayed_as,
+        "$path": contact.api_path,
+        **timestamps(contact),
+        "contact_types": [code_link("contact_types", type_id, CONTACT_TYPES[type_id]) for type_id in contact.contact_type_ids],
+        "name": contact.name,
+        "reference": contact.reference,
+        "tax_number": contact.tax_number,
+        "notes": contact.notes,
+        "locale": contact.locale,
+        "main_address": main_address,
+        "main_contact_person": {**{key: person.get(key, "") for key in PERSON_FIELDS}, "is_main_contact": True},
+        "email": contact.email,
+        "balance": money(contact.balance),
+        "credit_limit": money(contact.credit_limit),
+        "credit_days": contact.credit_days,
+        "currency": currency_link(contact.currency_code),
+        "deletable": not has_transactions,
+        "system": False,
+    }
+
+
+def with_transaction_flags(queryset):
+    """Annotate what `deletable` needs, so a page of 200 contacts costs one query, not 400."""
+    return queryset.annotate(
+        with_transactions=Exists(SalesInvoice.objects.alive().filter(contact=OuterRef("pk")))
+        | Exists(ContactPayment.objects.alive().filter(contact=OuterRef("pk")))
+    )
+
+
+# --- services ----------------------------------------------------------------------------------------
+
+
+def _read_contact_fields(body: dict, validator: Validator, *, creating: bool) -> dict:
+    fields: dict = {}
+    if creating:
+        validator.require(body, "name")
+        validator.require(body, "contact_type_ids")
+    if "name" in body and body["name"]:
+        fields["name"] = str(body["name"])
+    if "contact_type_ids" in body:
+        type_ids = body["contact_type_ids"]
+        if not isinstance(type_ids, list) or not type_ids:
+            if not creating or type_ids:
+                validator.error("contact_type_ids", "contact_type_ids must be a non-empty list")
+        elif any(type_id not in CONTACT_TYPES for type_id in type_ids):
+            validator.error("contact_type_ids", "contact_type_ids must be CUSTOMER and/or VENDOR")
+        else:
+            fields["is_customer"] = "CUSTOMER" in type_ids
+            fields["is_vendor"] = "VENDOR" in type_ids
+    for text_field in ("reference", "notes", "tax_number", "locale"):
+        if body.get(text_field) is not None:
+            fields[text_field] = str(body[text_field])
+    if body.get("currency_id"):
+        fields["currency_code"] = str(body["currency_id"])
+    if "credit_limit" in body:
+        credit_limit = validator.amount(body, "credit_limit")
+        if credit_limit is not None:
+            fields["credit_limit"] = credit_limit
+    if "credit_days" in body:
+        if body["credit_days"] is not None and not isinstance(body["credit_days"], int):
+            validator.error("credit_days", "credit_days must be an integer")
+        else:
+            fields["credit_days"] = body["credit_days"]
+    if isinstance(body.get("main_address"), dict):
+        fields["main_address"] = {key: body["main_address"][key] for key in ADDRESS_FIELDS if key in body["main_address"]}
+    if isinstance(body.get("main_contact_person"), dict):
+        fields["main_contact_person"] = {
+            key: body["main_contact_person"][key] for key in PERSON_FIELDS if key in body["main_contact_person"]
+        }
+        if "email" in fields["main_contact_person"]:
+            fields["email"] = str(fields["main_contact_person"]["email"] or "")
+    # `email` is not in Sage's postContacts body (it lives on the main contact person), but clients send it.
+    if body.get("email") is not None:
+        fields["email"] = str(body["email"])
+        fields.setdefault("main_contact_person", {})["email"] = fields["email"]
+    return fields
+
+
+def _generated_reference(business, name: str) -> str:
+    stem = re.sub(r"[^A-Z0-9]", "", name.upper())[:8] or "CONTACT"
+    taken = set(Contact.objects.alive().filter(business=business, reference__startswith=stem).values_list("reference", flat=True))
+    if stem not in taken:
+        return stem
+    suffix = 1
+    while f"{stem}{suffix:03d}" in taken:
+        suffix += 1
+    return f"{stem}{suffix:03d}"
+
+
+def _check_reference_free(validator: Validator, business, reference: str, *, exclude_id: str | None = None) -> None:
+    clash = Contact.objects.alive().filter(business=business, reference=reference).exclude(id=exclude_id or "")
+    if reference and clash.exists():
+        validator.error("reference", "Reference has already been taken")
+
+
+@transaction.atomic
+def create_contact(*, business, body: dict) -> Contact:
+    validator = Validator()
+    fields = _read_contact_fields(body, validator, creating=True)
+    validator.raise_if_any()
+    if not fields.get("reference"):
+        fields["reference"] = _generated_reference(business, fields["name"])
+    _check_reference_free(validator, business, fields["reference"])
+    validator.raise_if_any()
+    moment = now()
+    return Contact.objects.create(business=business, created_at=moment, updated_at=moment, **fields)
+
+
+@transaction.atomic
+def update_contact(*, contact: Contact, body: dict) -> Contact:
+    validator = Validator()
+    fields = _read_contact_fields(body, validator, creating=False)
+    if fields.get("reference"):
+        _check_reference_free(validator, contact.business, fields["reference"], exclude_id=contact.id)
+    validator.raise_if_any()
+    if "main_contact_person" in fields:
+        fields["main_contact_person"] = {**contact.main_contact_person, **fields["main_contact_person"]}
+    for name, value in fields.items():
+        setattr(contact, name, value)
+    contact.touch(now())
+    contact.save()
+    return contact
+
+
+@transaction.atomic
+def delete_contact(*, contact: Contact) -> None:
+    if contact.has_transactions:
+        validator = Validator()
+        validator.error("", "The contact cannot be deleted because it has transactions")
+        validator.raise_if_any()
+    contact.deleted_at = contact.updated_at = now()
+    contact.save(update_fields=["deleted_at", "updated_at"])
+
+
+# --- views -------------------------------------------------------------------------------------------
+
+
+def _list(request):
+    contacts = filter_changes(request, Contact.objects.filter(business=request.business))
+    search = request.GET.get("search", "").strip()
+    if search:
+        contacts = contacts.filter(Q(name__icontains=search) | Q(reference__icontains=search) | Q(email__icontains=search))
+    email = request.GET.get("email", "").strip()
+    if email:
+        contacts = contacts.filter(email__iexact=email)
+    contact_type = request.GET.get("contact_type_id", "").strip().upper()
+    if contact_type == "CUSTOMER":
+        contacts = contacts.filter(is_customer=True)
+    elif contact_type in ("VENDOR", "SUPPLIER"):
+        contacts = contacts.filter(is_vendor=True)
+    elif contact_type:
+        contacts = contacts.none()
+    contacts = apply_sort(request, with_transaction_flags(contacts), allowed=SORTS, default=["created_at", "id"])
+    return paginate(request, contacts, path="/contacts", serialize=serialize_contact)
+
+
+@accounting_endpoint
+def contacts_collection(request):
+    if request.method == "GET":
+        return _list(request)
+    if request.method == "POST":
+        contact = create_contact(business=request.business, body=wrapped_body(request, "contact"))
+        return JsonResponse(serialize_contact(contact), status=201)
+    return method_not_allowed(request)
+
+
+@accounting_endpoint
+def contact_detail(request, key: str):
+    contact = get_alive(Contact.objects.filter(business=request.business), key)
+    if request.method == "GET":
+        return JsonResponse(serialize_contact(contact))
+    if request.method == "PUT":
+        contact = update_contact(contact=contact, body=wrapped_body(request, "contact"))
+        return JsonResponse(serialize_contact(contact))
+    if request.method == "DELETE":
+        delete_contact(contact=contact)
+        return HttpResponse(status=204)
+    return method_not_allowed(request)

@@ -1,0 +1,12 @@
+"""A Celery worker for the service test run, with the same environment defaults as the tests themselves."""
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import sageint.testing  # noqa: E402, F401  (sets the test-run environment defaults before settings load)
+from sageint.celery import app  # noqa: E402
+
+if __name__ == "__main__":
+    app.worker_main(["worker", "--pool=solo", "--loglevel=WARNING", *sys.argv[1:]])

@@ -1,0 +1,89 @@
+"""Fixtures of the proxy tests: who calls, and a record of every HTTP request that leaves the process."""
+
+import pytest
+import requests
+
+from connections.models import EndUser
+
+
+@pytest.fixture
+def outgoing_requests(monkeypatch):
+    """Every request any requests.Session sends (Sage, sandbox transport or elsewhere), as (method, url)."""
+    sent = []
+    original_send = requests.Session.send
+
+    def recording_send(session, prepared, **kwargs):
+        sent.append((prepared.method, prepared.url))
+        return original_send(session, prepared, **kwargs)
+
+    monkeypatch.setattr(requests.Session, "send", recording_send)
+    return sent
+
+
+@pytest.fixture
+def bearer_for(user_token_for):
+    """Request headers (test client **extra) authenticating as `end_user` with a signed user token."""
+
+    def headers(end_user: EndUser) -> dict:
+        assert end_user.kind == EndUser.Kind.EXTERNAL, "user tokens identify company-app end users"
+        return {"HTTP_AUTHORIZATION": f"Bearer {user_token_for(end_user.external_id)}"}
+
+    return headers
+
+
+class ScriptedSage(requests.adapters.BaseAdapter):
+    """A transport for the few answers the sandbox cannot give (a PDF, a read timeout): each call takes the next
+    scripted step, a (status, headers, body) tuple or an exception to raise."""
+
+    def __init__(self, steps):
+        super().__init__()
+        self.steps = list(steps)
+        self.requests = []
+
+    def send(self, request, **kwargs):
+        self.requests.append(request)
+        step = self.steps.pop(0)
+        if isinstance(step, Exception):
+            raise step
+        status, headers, body = step
+        response = requests.Response()
+        response.status_code = status
+        response.headers.update(headers)
+        response._content = body
+        response.url = request.url
+        response.request = request
+        response.reason = "Scripted"
+        return response
+
+    def close(self):
+        pass
+
+
+@pytest.fixture
+def scripted_sage(settings):
+    """Route one Sage API path prefix of the sandbox to a ScriptedSage: `scripted_sage("/sales_invoices/x", steps)`."""
+    from connections import http_session
+
+    mounted = []
+
+    def mount(path_prefix: str, steps) -> ScriptedSage:
+        adapter = ScriptedSage(steps)
+        prefix = f"{settings.SAGE_SANDBOX_URL}/api/v3.1{path_prefix}"
+        http_session.mount(prefix, adapter)
+        mounted.append(prefix)
+        return adapter
+
+    yield mount
+    for prefix in mounted:
+        http_session.unmount(prefix)
+
+
+@pytest.fixture
+def connected_account_user(connected_end_user, django_user_model):
+    """A logged-in-able sageint account whose end user owns the connection made for `connected_end_user`."""
+    from connections.end_users import end_user_for_user
+    from connections.models import Connection
+
+    user = django_user_model.objects.create_user("session-user", password="session-user-password-1")
+    Connection.objects.filter(end_user=connected_end_user).update(end_user=end_user_for_user(user))
+    return user

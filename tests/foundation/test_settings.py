@@ -1,0 +1,80 @@
+"""Settings are parsed from the environment; each case runs in a fresh interpreter so import-time rules apply."""
+
+import json
+import os
+import subprocess
+import sys
+
+from django.conf import settings
+
+PROBE = """
+import json, django
+from django.conf import settings
+django.setup()
+db = settings.DATABASES["default"]
+print(json.dumps({"engine": db["ENGINE"], "name": str(db["NAME"]), "host": db.get("HOST"), "port": db.get("PORT"),
+                  "user": db.get("USER"), "options": db.get("OPTIONS", {}), "debug": settings.DEBUG,
+                  "broker": settings.CELERY_BROKER_URL, "site_url": settings.SITE_URL,
+                  "allowed_hosts": settings.ALLOWED_HOSTS}))
+"""
+
+
+def run_settings(tmp_path, **env_overrides):
+    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "DEBUG", "SECRET_KEY", "CELERY_BROKER_URL"}}
+    env.update({"DJANGO_SETTINGS_MODULE": "sageint.settings", "SAGEINT_VAR_DIR": str(tmp_path)})
+    env.update(env_overrides)
+    return subprocess.run(
+        [sys.executable, "-c", PROBE], cwd=settings.BASE_DIR, env=env, capture_output=True, text=True, timeout=60
+    )
+
+
+def test_database_url_selects_postgresql(tmp_path):
+    result = run_settings(
+        tmp_path, SECRET_KEY="k", DATABASE_URL="postgres://sage:pw@db.internal:6543/sageint"
+    )
+    parsed = json.loads(result.stdout)
+    assert parsed["engine"] == "django.db.backends.postgresql"
+    assert (parsed["name"], parsed["host"], parsed["port"], parsed["user"]) == ("sageint", "db.internal", 6543, "sage")
+    assert "transaction_mode" not in parsed["options"]
+
+
+def test_default_database_is_sqlite_tuned_for_several_processes(tmp_path):
+    parsed = json.loads(run_settings(tmp_path, SECRET_KEY="k").stdout)
+    assert parsed["engine"] == "django.db.backends.sqlite3"
+    assert parsed["name"] == str(tmp_path / "db.sqlite3")
+    assert parsed["options"]["transaction_mode"] == "IMMEDIATE"
+    assert "journal_mode=WAL" in parsed["options"]["init_command"]
+    assert parsed["options"]["timeout"] >= 5
+    assert parsed["broker"] == "filesystem://"
+
+
+def test_missing_secret_key_with_debug_off_refuses_to_start(tmp_path):
+    result = run_settings(tmp_path, DEBUG="0")
+    assert result.returncode != 0
+    assert "SECRET_KEY is not set" in result.stderr
+
+
+def test_debug_on_without_secret_key_uses_a_development_key(tmp_path):
+    result = run_settings(tmp_path, DEBUG="1")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["debug"] is True
+
+
+def test_hosts_and_site_url_come_from_the_environment(tmp_path):
+    parsed = json.loads(
+        run_settings(
+            tmp_path, SECRET_KEY="k", ALLOWED_HOSTS="a.example,b.example", SITE_URL="https://a.example/"
+        ).stdout
+    )
+    assert parsed["allowed_hosts"] == ["a.example", "b.example"]
+    assert parsed["site_url"] == "https://a.example"
+
+
+def test_dotenv_file_is_read_and_the_environment_wins(tmp_path):
+    env_file = tmp_path / "custom.env"
+    env_file.write_text("SECRET_KEY=from-dotenv\nSITE_URL=https://dotenv.example\nALLOWED_HOSTS=dotenv.example\n")
+    parsed = json.loads(
+        run_settings(tmp_path, SAGEINT_ENV_FILE=str(env_file), SITE_URL="https://env.example").stdout
+    )
+    assert parsed["allowed_hosts"] == ["dotenv.example"]  # from the file
+    assert parsed["site_url"] == "https://env.example"  # the environment overrides the file
