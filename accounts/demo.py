@@ -31,9 +31,7 @@ def ensure_demo_account(*, username: str, email: str, password: str, superuser: 
     if created:
         user.set_password(password)
         user.save(update_fields=["password"])
-    EmailAddress.objects.get_or_create(
-        user=user, email=email, defaults={"verified": True, "primary": True}
-    )
+    EmailAddress.objects.get_or_create(user=user, email=email, defaults={"verified": True, "primary": True})
     return DemoAccount(username, email, password, superuser, created)
 
 

@@ -39,5 +39,7 @@ def authenticate_end_user(request):
             _enforce_csrf(request)
         return end_user_for_user(request.user)
     raise ApiError(
-        401, "unauthenticated", "Send 'Authorization: Bearer <signed user token>' or log in to this sageint site."
+        401,
+        "unauthenticated",
+        "Send 'Authorization: Bearer <signed user token>' or log in to this sageint site.",
     )

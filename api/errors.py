@@ -8,6 +8,7 @@ from __future__ import annotations
 from django.http import JsonResponse
 
 from connections.exceptions import (
+    IntegrationDisabled,
     InvalidUserToken,
     NotConnected,
     ReconnectRequired,
@@ -31,6 +32,7 @@ class ApiError(Exception):
 # Domain exception → (HTTP status, error code). The first matching class wins, so subclasses come first.
 STATUS_FOR_EXCEPTION: list[tuple[type[Exception], int, str]] = [
     (InvalidUserToken, 401, "invalid_token"),
+    (IntegrationDisabled, 403, "integration_disabled"),
     (NotConnected, 404, "not_connected"),
     (ReconnectRequired, 409, "reconnect_required"),
     (UnsafePath, 400, "invalid_path"),

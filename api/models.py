@@ -21,15 +21,21 @@ class RequestLog(models.Model):
     )
     source = models.CharField(max_length=8, choices=Source.choices, default=Source.PYTHON)
     method = models.CharField(max_length=8)
-    path = models.CharField(max_length=1000, help_text="Relative to Sage's API base, without the query string.")
+    path = models.CharField(
+        max_length=1000, help_text="Relative to Sage's API base, without the query string."
+    )
     query_names = models.CharField(
         max_length=500, blank=True, help_text="Names of the query parameters sent; their values are not kept."
     )
     status_code = models.PositiveSmallIntegerField(
-        null=True, blank=True, help_text="Sage's status, or the proxy's (409/502/504) when Sage gave no answer."
+        null=True,
+        blank=True,
+        help_text="Sage's status, or the proxy's (409/502/504) when Sage gave no answer.",
     )
     error_code = models.CharField(max_length=40, blank=True, help_text="The proxy's error code, if any.")
-    attempts = models.PositiveSmallIntegerField(null=True, blank=True, help_text="HTTP attempts made to Sage.")
+    attempts = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text="HTTP attempts made to Sage."
+    )
     duration_ms = models.PositiveIntegerField()
 
     class Meta:

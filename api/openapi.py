@@ -16,7 +16,10 @@ def _operation(method: str) -> dict:
         "operationId": f"proxy_{method}",
         "summary": f"{method.upper()} any Sage Accounting v3.1 endpoint for the calling end user",
         "tags": ["proxy"],
-        "parameters": [{"$ref": "#/components/parameters/SagePath"}, {"$ref": "#/components/parameters/Query"}],
+        "parameters": [
+            {"$ref": "#/components/parameters/SagePath"},
+            {"$ref": "#/components/parameters/Query"},
+        ],
         "responses": {
             "default": {
                 "description": (
@@ -29,7 +32,9 @@ def _operation(method: str) -> dict:
                 "content": {"*/*": {"schema": {}}},
             },
             "400": _error("Unsafe path (`invalid_path`) or a body that is not JSON (`invalid_json`)."),
-            "401": _error("Missing, malformed, expired or badly signed user token (`unauthenticated`, `invalid_token`)."),
+            "401": _error(
+                "Missing, malformed, expired or badly signed user token (`unauthenticated`, `invalid_token`)."
+            ),
             "403": _error("A session caller sent a write without a valid CSRF token (`csrf_failed`)."),
             "404": _error("This end user has not connected Sage (`not_connected`), or unknown integration."),
             "405": _error("Method not proxied (`method_not_allowed`)."),
@@ -42,13 +47,15 @@ def _operation(method: str) -> dict:
     if method in ("post", "put", "delete"):
         operation["requestBody"] = {
             "required": method != "delete",
-            "description": "Sage's JSON body, sent on unchanged, e.g. `{\"sales_invoice\": {...}}`.",
+            "description": 'Sage\'s JSON body, sent on unchanged, e.g. `{"sales_invoice": {...}}`.',
             "content": {"application/json": {"schema": {}}},
         }
     if method in ("post", "put", "delete"):
         operation["description"] = "Never re-sent automatically: a write reaches Sage at most once per call."
     else:
-        operation["description"] = "Retried with backoff on 5xx and connection errors; 429 honours Retry-After up to a cap."
+        operation["description"] = (
+            "Retried with backoff on 5xx and connection errors; 429 honours Retry-After up to a cap."
+        )
     return operation
 
 

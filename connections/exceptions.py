@@ -76,5 +76,7 @@ class TokenExchangeFailed(AuthorizationFailed):
 
 
 class IntegrationDisabled(SageintError):
-    def __init__(self, message: str = "Sage Accounting connections are switched off by the administrator.") -> None:
+    def __init__(
+        self, message: str = "Sage Accounting connections are switched off by the administrator."
+    ) -> None:
         super().__init__(message)

@@ -21,8 +21,10 @@ class IntegrationSettings(models.Model):
     SINGLETON_ID = 1
 
     client_id = models.CharField(
-        "client ID", max_length=200, blank=True, help_text="From Sage's developer portal. Leave blank (with the "
-        "secret) to use the development keys."
+        "client ID",
+        max_length=200,
+        blank=True,
+        help_text="From Sage's developer portal. Leave blank (with the secret) to use the development keys.",
     )
     client_secret_encrypted = models.TextField(blank=True, editable=False)
     scope = models.CharField(max_length=20, choices=SageScope.choices, default=SageScope.FULL_ACCESS)
@@ -36,6 +38,10 @@ class IntegrationSettings(models.Model):
     def __str__(self) -> str:
         return "Sage Accounting integration settings"
 
+    def save(self, *args, **kwargs) -> None:
+        self.pk = self.SINGLETON_ID
+        super().save(*args, **kwargs)
+
     @classmethod
     def load(cls) -> "IntegrationSettings":
         settings_row, _ = cls.objects.get_or_create(pk=cls.SINGLETON_ID)
@@ -48,13 +54,9 @@ class IntegrationSettings(models.Model):
     def clean(self) -> None:
         if bool(self.client_id) != self.has_client_secret:
             raise ValidationError(
-                "Fill in both the client ID and the client secret, or leave both blank to use the "
-                "development keys."
+                "Fill in both the client ID and the client secret, or leave both blank to use the development "
+                "keys (tick “Use development keys” to clear a stored secret)."
             )
-
-    def save(self, *args, **kwargs) -> None:
-        self.pk = self.SINGLETON_ID
-        super().save(*args, **kwargs)
 
 
 class EndUser(models.Model):
@@ -69,13 +71,19 @@ class EndUser(models.Model):
         max_length=255, help_text="The stable id: the JWT `sub`, or the sageint account's primary key."
     )
     user = models.OneToOneField(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="sage_end_user"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="sage_end_user",
     )
     display_name = models.CharField(max_length=255, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["kind", "external_id"], name="unique_end_user_per_kind")]
+        constraints = [
+            models.UniqueConstraint(fields=["kind", "external_id"], name="unique_end_user_per_kind")
+        ]
 
     def __str__(self) -> str:
         label = self.display_name or self.external_id

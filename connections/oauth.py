@@ -39,7 +39,9 @@ def start_authorization(*, request, end_user: EndUser) -> str:
     if not integration.enabled:
         raise IntegrationDisabled()
     credentials = sage_credentials(integration)
-    session = oauth_session(client_id=credentials.client_id, redirect_uri=redirect_url(), scope=credentials.scope)
+    session = oauth_session(
+        client_id=credentials.client_id, redirect_uri=redirect_url(), scope=credentials.scope
+    )
     url, state = session.authorization_url(credentials.auth_url)
     _remember_state(request.session, state=state, end_user=end_user)
     return url
@@ -70,13 +72,17 @@ def complete_authorization(*, request) -> Connection:
 
     credentials = sage_credentials()
     try:
-        token_set = token_endpoint.exchange_code(credentials=credentials, code=code, redirect_uri=redirect_url())
+        token_set = token_endpoint.exchange_code(
+            credentials=credentials, code=code, redirect_uri=redirect_url()
+        )
     except token_endpoint.TokenRefused as refused:
         raise TokenExchangeFailed(
             f"Sage did not accept the sign-in ({refused.error}). It may have expired: start connecting again."
         ) from refused
     except SageUnavailable as unavailable:
-        raise TokenExchangeFailed(f"{unavailable} Your account was not connected; please try again.") from None
+        raise TokenExchangeFailed(
+            f"{unavailable} Your account was not connected; please try again."
+        ) from None
     identity = _fetch_identity(credentials, token_set.access_token)
     return _save_connection(
         end_user=end_user,
@@ -119,18 +125,27 @@ def _fetch_identity(credentials: SageCredentials, access_token: str) -> dict:
         lead_response = client.send("GET", "businesses/lead")
         lead = lead_response.json() if lead_response.ok else {}
         businesses = [
-            {"id": str(item.get("id")), "name": str(item.get("name") or item.get("displayed_as") or item.get("id"))}
+            {
+                "id": str(item.get("id")),
+                "name": str(item.get("name") or item.get("displayed_as") or item.get("id")),
+            }
             for item in client.iter_collection("businesses")
         ]
     except SageError as error:
-        logger.warning("Connect: reading the Sage user/businesses failed: HTTP %s %s", error.status, error.data_code)
-        raise TokenExchangeFailed(f"Sage refused to share your user and businesses: {error.message}") from error
+        logger.warning(
+            "Connect: reading the Sage user/businesses failed: HTTP %s %s", error.status, error.data_code
+        )
+        raise TokenExchangeFailed(
+            f"Sage refused to share your user and businesses: {error.message}"
+        ) from error
     except SageUnavailable as error:
         raise TokenExchangeFailed(f"{error} Your account was not connected; please try again.") from error
     # The lead business comes from /businesses/lead (its body, else its X-Business header).
     lead_id = str(lead.get("id") or lead_response.headers.get("X-Business") or "")
     if lead_id and not any(b["id"] == lead_id for b in businesses):
-        businesses.insert(0, {"id": lead_id, "name": str(lead.get("name") or lead.get("displayed_as") or lead_id)})
+        businesses.insert(
+            0, {"id": lead_id, "name": str(lead.get("name") or lead.get("displayed_as") or lead_id)}
+        )
     if not businesses:
         raise TokenExchangeFailed("Your Sage user has no business to connect to.")
     return {"user": user or {}, "lead_business_id": lead_id or businesses[0]["id"], "businesses": businesses}

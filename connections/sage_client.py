@@ -175,7 +175,9 @@ def sage_errors(response: requests.Response) -> list[dict]:
     try:
         body = response.json()
     except ValueError:
-        return [{"$severity": "error", "$dataCode": "", "$message": f"HTTP {response.status_code}", "$source": ""}]
+        return [
+            {"$severity": "error", "$dataCode": "", "$message": f"HTTP {response.status_code}", "$source": ""}
+        ]
     if isinstance(body, list):
         return [item for item in body if isinstance(item, dict)]
     if isinstance(body, dict):
@@ -191,4 +193,6 @@ def _json_or_raise(response: requests.Response):
     try:
         return response.json()
     except ValueError as error:
-        raise SageError(response.status_code, [{"$message": "Sage answered with a body that is not JSON."}]) from error
+        raise SageError(
+            response.status_code, [{"$message": "Sage answered with a body that is not JSON."}]
+        ) from error

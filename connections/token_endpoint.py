@@ -19,7 +19,9 @@ from .exceptions import SageTimeout, SageUnavailable
 logger = logging.getLogger(__name__)
 
 # OAuth errors that mean "these credentials or this grant will never work again": the user must reconnect.
-PERMANENT_ERRORS = frozenset({"invalid_grant", "invalid_client", "unauthorized_client", "unsupported_grant_type"})
+PERMANENT_ERRORS = frozenset(
+    {"invalid_grant", "invalid_client", "unauthorized_client", "unsupported_grant_type"}
+)
 
 
 class TokenRefused(Exception):
@@ -49,7 +51,9 @@ def _raise_for_unavailable(response: requests.Response) -> requests.Response:
     # oauthlib only reads the body; a 5xx or 429 page must not be mistaken for an OAuth answer.
     if response.status_code >= 500 or response.status_code == 429:
         logger.warning("Sage token endpoint answered HTTP %s", response.status_code)
-        raise SageUnavailable(f"Sage's sign-in service answered HTTP {response.status_code}. Try again later.")
+        raise SageUnavailable(
+            f"Sage's sign-in service answered HTTP {response.status_code}. Try again later."
+        )
     return response
 
 
@@ -64,7 +68,9 @@ def _token_set(token: dict, *, previous_refresh_token: str = "") -> TokenSet:
         access_token=token["access_token"],
         refresh_token=token.get("refresh_token") or previous_refresh_token,
         access_token_expires_at=now + timedelta(seconds=expires_in),
-        refresh_token_expires_at=now + timedelta(seconds=int(refresh_expires_in)) if refresh_expires_in else None,
+        refresh_token_expires_at=now + timedelta(seconds=int(refresh_expires_in))
+        if refresh_expires_in
+        else None,
         scope=str(scope),
         sage_user_id=str(token.get("requested_by_id") or ""),
     )
@@ -126,7 +132,11 @@ def revoke(*, credentials: SageCredentials, token: str) -> bool:
     try:
         response = http_session.shared_session().post(
             credentials.revoke_url,
-            data={"client_id": credentials.client_id, "client_secret": credentials.client_secret, "token": token},
+            data={
+                "client_id": credentials.client_id,
+                "client_secret": credentials.client_secret,
+                "token": token,
+            },
             timeout=http_session.timeout(),
         )
     except requests.RequestException as error:

@@ -205,10 +205,16 @@ def _count_failure(connection: Connection, reason: str) -> Exception:
     connection.refresh_lease_expires_at = None
     _save(connection)
     logger.warning(
-        "Connection %s: token refresh failed (%s in a row): %s", connection.pk, connection.refresh_failures, reason
+        "Connection %s: token refresh failed (%s in a row): %s",
+        connection.pk,
+        connection.refresh_failures,
+        reason,
     )
     record_event(
-        end_user=connection.end_user, kind=ConnectionEvent.Kind.REFRESH_FAILED, detail=reason, connection=connection
+        end_user=connection.end_user,
+        kind=ConnectionEvent.Kind.REFRESH_FAILED,
+        detail=reason,
+        connection=connection,
     )
     return SageUnavailable(reason)
 

@@ -79,7 +79,9 @@ def choose_business(request: HttpRequest) -> HttpResponse:
     if end_user is None:
         return redirect_to_login(request.get_full_path())
     try:
-        connection = services.switch_business(end_user=end_user, business_id=request.POST.get("business_id", ""))
+        connection = services.switch_business(
+            end_user=end_user, business_id=request.POST.get("business_id", "")
+        )
     except SageintError as error:
         messages.error(request, str(error))
     else:

@@ -17,7 +17,6 @@ def ping(value: str = "pong") -> str:
     return value
 
 
-
 @app.on_after_configure.connect
 def ensure_filesystem_broker_folders(sender, **kwargs) -> None:
     # kombu's filesystem transport needs its folders to exist in every process that sends or consumes.

@@ -3,6 +3,7 @@
 import base64
 import hashlib
 import os
+import os
 from pathlib import Path
 
 import environ
@@ -92,7 +93,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
             "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=20000;",
         }
     )
-    DATABASES["default"].setdefault("TEST", {})["NAME"] = str(VAR_DIR / "test-db.sqlite3")
+    # A file (not :memory:) so threads of live-server tests take real locks; one per test process, so
+    # concurrent runs never share it.
+    DATABASES["default"].setdefault("TEST", {})["NAME"] = str(VAR_DIR / f"test-db-{os.getpid()}.sqlite3")
 else:
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
@@ -179,7 +182,9 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"stdout": {"class": "logging.StreamHandler", "stream": "ext://sys.stdout", "formatter": "plain"}},
+    "handlers": {
+        "stdout": {"class": "logging.StreamHandler", "stream": "ext://sys.stdout", "formatter": "plain"}
+    },
     "root": {"handlers": ["stdout"], "level": LOG_LEVEL},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
@@ -234,12 +239,14 @@ SAGEINT_ENCRYPTION_KEYS = env.list("SAGEINT_ENCRYPTION_KEYS", default=[])
 if not SAGEINT_ENCRYPTION_KEYS:
     if not DEBUG:
         raise ImproperlyConfigured(
-            "SAGEINT_ENCRYPTION_KEYS is not set. Generate a key with `python -c \"from cryptography.fernet "
-            "import Fernet; print(Fernet.generate_key().decode())\"` and set it (comma-separated, newest "
+            'SAGEINT_ENCRYPTION_KEYS is not set. Generate a key with `python -c "from cryptography.fernet '
+            'import Fernet; print(Fernet.generate_key().decode())"` and set it (comma-separated, newest '
             "first); a development key is only derived when DEBUG=1."
         )
     SAGEINT_ENCRYPTION_KEYS = [
-        base64.urlsafe_b64encode(hashlib.sha256(f"sageint-encryption:{SECRET_KEY}".encode()).digest()).decode()
+        base64.urlsafe_b64encode(
+            hashlib.sha256(f"sageint-encryption:{SECRET_KEY}".encode()).digest()
+        ).decode()
     ]
 
 # Connect links: the company signs a JWT for its own user (claims: sub, exp). HS256 with the shared secret

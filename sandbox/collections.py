@@ -52,7 +52,9 @@ def _page_link(request: HttpRequest, path: str, page: int, items_per_page: int) 
     return f"{path}?{urlencode(params)}"
 
 
-def paginate(request: HttpRequest, queryset, *, path: str, serialize: Callable[[object], dict]) -> JsonResponse:
+def paginate(
+    request: HttpRequest, queryset, *, path: str, serialize: Callable[[object], dict]
+) -> JsonResponse:
     """Answer one page of `queryset` (or a plain sequence) in Sage's envelope.
 
     `path` is the collection's path relative to the API root (`/contacts`); `serialize(record)` gives the full

@@ -57,15 +57,29 @@ DEMO_CONTACTS = {
     "eve-lapsed": DemoContact("Quiet Lane Books", "QUIET001", "books@quiet-lane.example.com"),
 }
 # How much of the world each fixed business gets: (contacts, invoices).
-DEMO_SIZES = {"demo-trading": (200, 150), "sam-services": (200, 150), "una-shop": (30, 20), "eve-lapsed": (5, 3)}
+DEMO_SIZES = {
+    "demo-trading": (200, 150),
+    "sam-services": (200, 150),
+    "una-shop": (30, 20),
+    "eve-lapsed": (5, 3),
+}
 
 CURRENCIES = {"GB": "GBP", "IE": "EUR", "US": "USD", "CA": "CAD"}
 TAX_RATES = {
-    "GB": [("GB_STANDARD", "Standard", "20.00"), ("GB_LOWER", "Lower Rate", "5.00"), ("GB_ZERO", "Zero Rated", "0.00"),
-           ("GB_EXEMPT", "Exempt", "0.00"), ("GB_NO_TAX", "No Tax", "0.00")],
-    "IE": [("IE_STANDARD", "Standard", "23.00"), ("IE_REDUCED", "Reduced", "13.50"),
-           ("IE_SECOND_REDUCED", "Second Reduced", "9.00"), ("IE_ZERO", "Zero Rated", "0.00"),
-           ("IE_EXEMPT", "Exempt", "0.00")],
+    "GB": [
+        ("GB_STANDARD", "Standard", "20.00"),
+        ("GB_LOWER", "Lower Rate", "5.00"),
+        ("GB_ZERO", "Zero Rated", "0.00"),
+        ("GB_EXEMPT", "Exempt", "0.00"),
+        ("GB_NO_TAX", "No Tax", "0.00"),
+    ],
+    "IE": [
+        ("IE_STANDARD", "Standard", "23.00"),
+        ("IE_REDUCED", "Reduced", "13.50"),
+        ("IE_SECOND_REDUCED", "Second Reduced", "9.00"),
+        ("IE_ZERO", "Zero Rated", "0.00"),
+        ("IE_EXEMPT", "Exempt", "0.00"),
+    ],
     "US": [("US_SALES_TAX", "Sales Tax", "6.25"), ("US_NO_TAX", "No Tax", "0.00")],
 }
 # (nominal code, name, ledger_account_type, visible in sales / expenses / banking)
@@ -89,22 +103,112 @@ BANK_ACCOUNTS = [
     (1230, "Petty Cash", "CASH_IN_HAND", "CASH"),
 ]
 
-NAME_FIRST = ["Acorn", "Beacon", "Cedar", "Delta", "Ember", "Falcon", "Granite", "Harbour", "Iris", "Juniper",
-              "Kestrel", "Lantern", "Maple", "Northern", "Orchard", "Pioneer", "Quarry", "Riverside", "Summit",
-              "Thistle", "Upland", "Vale", "Willow", "Yarrow"]
-NAME_SECOND = ["Bakery", "Builders", "Consulting", "Design", "Electrical", "Foods", "Garage", "Hardware", "Interiors",
-               "Joinery", "Kitchens", "Logistics", "Media", "Nursery", "Optics", "Printing", "Roofing", "Studios",
-               "Textiles", "Travel"]
+NAME_FIRST = [
+    "Acorn",
+    "Beacon",
+    "Cedar",
+    "Delta",
+    "Ember",
+    "Falcon",
+    "Granite",
+    "Harbour",
+    "Iris",
+    "Juniper",
+    "Kestrel",
+    "Lantern",
+    "Maple",
+    "Northern",
+    "Orchard",
+    "Pioneer",
+    "Quarry",
+    "Riverside",
+    "Summit",
+    "Thistle",
+    "Upland",
+    "Vale",
+    "Willow",
+    "Yarrow",
+]
+NAME_SECOND = [
+    "Bakery",
+    "Builders",
+    "Consulting",
+    "Design",
+    "Electrical",
+    "Foods",
+    "Garage",
+    "Hardware",
+    "Interiors",
+    "Joinery",
+    "Kitchens",
+    "Logistics",
+    "Media",
+    "Nursery",
+    "Optics",
+    "Printing",
+    "Roofing",
+    "Studios",
+    "Textiles",
+    "Travel",
+]
 NAME_SUFFIX = ["Ltd", "& Co", "Limited", "Partners", "Group"]
-PEOPLE = ["Alex Morgan", "Bea Turner", "Chris Patel", "Dana Hughes", "Eli Brooks", "Fay Collins", "Gus Reid",
-          "Hana Price", "Ivan Cole", "Jo Bennett", "Kit Walsh", "Lou Grant"]
-CITIES = ["London", "Manchester", "Bristol", "Leeds", "Glasgow", "Cardiff", "Dublin", "Cork", "Austin", "Boston"]
-ITEMS = ["Consulting hours", "Design work", "Widgets (box of 10)", "Installation", "Maintenance visit",
-         "Training session", "Delivery", "Spare parts", "Annual support", "Software licence"]
+PEOPLE = [
+    "Alex Morgan",
+    "Bea Turner",
+    "Chris Patel",
+    "Dana Hughes",
+    "Eli Brooks",
+    "Fay Collins",
+    "Gus Reid",
+    "Hana Price",
+    "Ivan Cole",
+    "Jo Bennett",
+    "Kit Walsh",
+    "Lou Grant",
+]
+CITIES = [
+    "London",
+    "Manchester",
+    "Bristol",
+    "Leeds",
+    "Glasgow",
+    "Cardiff",
+    "Dublin",
+    "Cork",
+    "Austin",
+    "Boston",
+]
+ITEMS = [
+    "Consulting hours",
+    "Design work",
+    "Widgets (box of 10)",
+    "Installation",
+    "Maintenance visit",
+    "Training session",
+    "Delivery",
+    "Spare parts",
+    "Annual support",
+    "Software licence",
+]
 PAYMENT_METHODS = ["BANK_TRANSFER", "CREDIT_DEBIT", "CASH", "CHECK"]
 # The demo spread of statuses, in the order invoices are made (repeats).
-STATUS_CYCLE = ["UNPAID", "PAID", "UNPAID", "PART_PAID", "PAID", "UNPAID", "DRAFT", "PAID", "PART_PAID", "VOID",
-                "UNPAID", "PAID", "UNPAID", "PART_PAID", "UNPAID"]
+STATUS_CYCLE = [
+    "UNPAID",
+    "PAID",
+    "UNPAID",
+    "PART_PAID",
+    "PAID",
+    "UNPAID",
+    "DRAFT",
+    "PAID",
+    "PART_PAID",
+    "VOID",
+    "UNPAID",
+    "PAID",
+    "UNPAID",
+    "PART_PAID",
+    "UNPAID",
+]
 
 
 def business_key(business: Business) -> str | None:
@@ -134,27 +238,49 @@ def seed_reference_data(business: Business) -> Ledgers:
         return _existing_reference_data(business)
     country = business.country_code
     rate_specs = TAX_RATES.get(country) or [
-        (f"{country}_STANDARD", "Standard", "20.00"), (f"{country}_ZERO", "Zero Rated", "0.00")
+        (f"{country}_STANDARD", "Standard", "20.00"),
+        (f"{country}_ZERO", "Zero Rated", "0.00"),
     ]
     rates = TaxRate.objects.bulk_create(
-        TaxRate(business=business, key=key, name=name, percentage=Decimal(percentage),
-                created_at=SEED_EPOCH, updated_at=SEED_EPOCH)
+        TaxRate(
+            business=business,
+            key=key,
+            name=name,
+            percentage=Decimal(percentage),
+            created_at=SEED_EPOCH,
+            updated_at=SEED_EPOCH,
+        )
         for key, name, percentage in rate_specs
     )
     ledgers = LedgerAccount.objects.bulk_create(
         LedgerAccount(
-            id=fixed_id(f"{business.id}:ledger:{code}"), business=business, nominal_code=code, name=name,
-            ledger_account_type=kind, visible_in_sales=sales, visible_in_expenses=expenses, visible_in_banking=banking,
-            tax_rate=rates[0] if kind == "SALES" else None, created_at=SEED_EPOCH, updated_at=SEED_EPOCH,
+            id=fixed_id(f"{business.id}:ledger:{code}"),
+            business=business,
+            nominal_code=code,
+            name=name,
+            ledger_account_type=kind,
+            visible_in_sales=sales,
+            visible_in_expenses=expenses,
+            visible_in_banking=banking,
+            tax_rate=rates[0] if kind == "SALES" else None,
+            created_at=SEED_EPOCH,
+            updated_at=SEED_EPOCH,
         )
         for code, name, kind, sales, expenses, banking in LEDGER_ACCOUNTS
     )
     by_code = {ledger.nominal_code: ledger for ledger in ledgers}
     BankAccount.objects.bulk_create(
         BankAccount(
-            id=fixed_id(f"{business.id}:bank:{code}"), business=business, ledger_account=by_code[code],
-            account_name=name, account_number=f"{40000000 + code * 7:08d}", sort_code="40-11-62",
-            bank_account_type=kind, default_payment_method=method, created_at=SEED_EPOCH, updated_at=SEED_EPOCH,
+            id=fixed_id(f"{business.id}:bank:{code}"),
+            business=business,
+            ledger_account=by_code[code],
+            account_name=name,
+            account_number=f"{40000000 + code * 7:08d}",
+            sort_code="40-11-62",
+            bank_account_type=kind,
+            default_payment_method=method,
+            created_at=SEED_EPOCH,
+            updated_at=SEED_EPOCH,
         )
         for code, name, kind, method in BANK_ACCOUNTS
     )
@@ -165,7 +291,9 @@ def _existing_reference_data(business: Business) -> Ledgers:
     return Ledgers(
         tax_rates=list(TaxRate.objects.filter(business=business).order_by("-percentage", "key")),
         sales_ledgers=list(LedgerAccount.objects.alive().filter(business=business, visible_in_sales=True)),
-        bank_accounts=list(BankAccount.objects.alive().filter(business=business).select_related("ledger_account")),
+        bank_accounts=list(
+            BankAccount.objects.alive().filter(business=business).select_related("ledger_account")
+        ),
     )
 
 
@@ -194,8 +322,15 @@ def _company_name(rng: random.Random) -> str:
     return f"{rng.choice(NAME_FIRST)} {rng.choice(NAME_SECOND)} {rng.choice(NAME_SUFFIX)}"
 
 
-def _make_contact(business: Business, rng: random.Random, *, tag: str, index: int, created_at: dt.datetime,
-                  demo: DemoContact | None = None) -> Contact:
+def _make_contact(
+    business: Business,
+    rng: random.Random,
+    *,
+    tag: str,
+    index: int,
+    created_at: dt.datetime,
+    demo: DemoContact | None = None,
+) -> Contact:
     name = demo.name if demo else _company_name(rng)
     reference = demo.reference if demo else f"{tag.upper()}{index:05d}"
     email = demo.email if demo else f"{tag}{index:05d}@{name.split()[0].lower()}.example.com"
@@ -209,10 +344,17 @@ def _make_contact(business: Business, rng: random.Random, *, tag: str, index: in
         is_customer=not is_vendor,
         is_vendor=is_vendor,
         email=email,
-        main_address={"address_line_1": f"{rng.randint(1, 250)} High Street", "city": rng.choice(CITIES),
-                      "postal_code": f"AB{rng.randint(1, 99)} {rng.randint(1, 9)}CD",
-                      "country_id": business.country_code},
-        main_contact_person={"name": person, "email": email, "telephone": f"0{rng.randint(1000000000, 1999999999)}"},
+        main_address={
+            "address_line_1": f"{rng.randint(1, 250)} High Street",
+            "city": rng.choice(CITIES),
+            "postal_code": f"AB{rng.randint(1, 99)} {rng.randint(1, 9)}CD",
+            "country_id": business.country_code,
+        },
+        main_contact_person={
+            "name": person,
+            "email": email,
+            "telephone": f"0{rng.randint(1000000000, 1999999999)}",
+        },
         currency_code=currency_for(business),
         credit_days=30,
         created_at=created_at,
@@ -220,22 +362,46 @@ def _make_contact(business: Business, rng: random.Random, *, tag: str, index: in
     )
 
 
-def _make_invoice(business: Business, rng: random.Random, batch: Batch, ledgers: Ledgers, *, tag: str, index: int,
-                  number: int, contact: Contact, status: str) -> SalesInvoice:
+def _make_invoice(
+    business: Business,
+    rng: random.Random,
+    batch: Batch,
+    ledgers: Ledgers,
+    *,
+    tag: str,
+    index: int,
+    number: int,
+    contact: Contact,
+    status: str,
+) -> SalesInvoice:
     date = (SEED_EPOCH + dt.timedelta(days=index % 300)).date()
     created_at = dt.datetime.combine(date, dt.time(10, 0), tzinfo=dt.UTC) + dt.timedelta(seconds=index)
     invoice = SalesInvoice(
-        id=fixed_id(f"{business.id}:{tag}-invoice:{index}"), business=business, contact=contact, number=number,
-        contact_name=contact.name, contact_reference=contact.reference, date=date,
-        due_date=date + dt.timedelta(days=30), reference=f"PO-{10000 + index}", status=status,
-        currency_code=contact.currency_code, sent=status != "DRAFT", created_at=created_at, updated_at=created_at,
+        id=fixed_id(f"{business.id}:{tag}-invoice:{index}"),
+        business=business,
+        contact=contact,
+        number=number,
+        contact_name=contact.name,
+        contact_reference=contact.reference,
+        date=date,
+        due_date=date + dt.timedelta(days=30),
+        reference=f"PO-{10000 + index}",
+        status=status,
+        currency_code=contact.currency_code,
+        sent=status != "DRAFT",
+        created_at=created_at,
+        updated_at=created_at,
     )
     lines = []
     for position in range(1 + index % 3):
         line = SalesInvoiceLine(
-            id=fixed_id(f"{invoice.id}:line:{position}"), invoice=invoice, position=position,
-            description=rng.choice(ITEMS), ledger_account=rng.choice(ledgers.sales_ledgers),
-            quantity=Decimal(rng.randint(1, 5)), unit_price=Decimal(rng.randint(500, 90000)) / 100,
+            id=fixed_id(f"{invoice.id}:line:{position}"),
+            invoice=invoice,
+            position=position,
+            description=rng.choice(ITEMS),
+            ledger_account=rng.choice(ledgers.sales_ledgers),
+            quantity=Decimal(rng.randint(1, 5)),
+            unit_price=Decimal(rng.randint(500, 90000)) / 100,
             tax_rate=ledgers.tax_rates[0] if position != 2 else ledgers.tax_rates[-1],
         )
         line.compute_amounts()
@@ -247,18 +413,30 @@ def _make_invoice(business: Business, rng: random.Random, batch: Batch, ledgers:
         invoice.void_reason = "Raised in error"
         invoice.outstanding_amount = ZERO
     elif status in ("PAID", "PART_PAID"):
-        amount = invoice.total_amount if status == "PAID" else round_money(invoice.total_amount * Decimal("0.4"))
+        amount = (
+            invoice.total_amount if status == "PAID" else round_money(invoice.total_amount * Decimal("0.4"))
+        )
         paid_on = date + dt.timedelta(days=7 + index % 20)
         paid_at = created_at + dt.timedelta(days=7 + index % 20)
         payment = ContactPayment(
-            id=fixed_id(f"{business.id}:{tag}-payment:{index}"), business=business, contact=contact,
-            bank_account=ledgers.bank_accounts[0], transaction_type="CUSTOMER_RECEIPT",
-            payment_method=rng.choice(PAYMENT_METHODS), date=paid_on, reference=f"RCPT-{number}",
-            currency_code=contact.currency_code, total_amount=amount, created_at=paid_at, updated_at=paid_at,
+            id=fixed_id(f"{business.id}:{tag}-payment:{index}"),
+            business=business,
+            contact=contact,
+            bank_account=ledgers.bank_accounts[0],
+            transaction_type="CUSTOMER_RECEIPT",
+            payment_method=rng.choice(PAYMENT_METHODS),
+            date=paid_on,
+            reference=f"RCPT-{number}",
+            currency_code=contact.currency_code,
+            total_amount=amount,
+            created_at=paid_at,
+            updated_at=paid_at,
         )
         batch.payments.append(payment)
         batch.allocations.append(
-            PaymentAllocation(id=fixed_id(f"{payment.id}:allocation"), payment=payment, invoice=invoice, amount=amount)
+            PaymentAllocation(
+                id=fixed_id(f"{payment.id}:allocation"), payment=payment, invoice=invoice, amount=amount
+            )
         )
         ledgers.bank_accounts[0].balance += amount
         invoice.outstanding_amount = round_money(invoice.total_amount - amount)
@@ -270,10 +448,17 @@ def _make_invoice(business: Business, rng: random.Random, batch: Batch, ledgers:
     return invoice
 
 
-def _add_world(business: Business, *, contacts: int, invoices: int, tag: str, statuses: list[str],
-               demo: DemoContact | None = None) -> Batch:
+def _add_world(
+    business: Business,
+    *,
+    contacts: int,
+    invoices: int,
+    tag: str,
+    statuses: list[str],
+    demo: DemoContact | None = None,
+) -> Batch:
     """Build (unsaved) `contacts` contacts and `invoices` invoices spread over the customers among them."""
-    rng = random.Random(f"{business.id}:{tag}")  # noqa: S311 - demo data, not security
+    rng = random.Random(f"{business.id}:{tag}")
     ledgers = seed_reference_data(business)
     batch = Batch()
     first_index = Contact.objects.filter(business=business, reference__startswith=tag.upper()).count()
@@ -281,22 +466,38 @@ def _add_world(business: Business, *, contacts: int, invoices: int, tag: str, st
         index = first_index + offset
         created_at = SEED_EPOCH + dt.timedelta(minutes=index)
         batch.contacts.append(
-            _make_contact(business, rng, tag=tag, index=index, created_at=created_at,
-                          demo=demo if offset == 0 else None)
+            _make_contact(
+                business, rng, tag=tag, index=index, created_at=created_at, demo=demo if offset == 0 else None
+            )
         )
     customers = [contact for contact in batch.contacts if contact.is_customer]
+    existing_customers: list[Contact] = []
+    if invoices and not customers:
+        # Invoices without new contacts go to the business's existing customers.
+        existing_customers = list(Contact.objects.alive().filter(business=business, is_customer=True)[:1000])
+        customers = existing_customers
     if invoices and not customers:
         raise ValueError("Invoices need at least one customer contact")
-    next_number = (SalesInvoice.objects.filter(business=business).aggregate(highest=Max("number"))["highest"] or 0) + 1
+    next_number = (
+        SalesInvoice.objects.filter(business=business).aggregate(highest=Max("number"))["highest"] or 0
+    ) + 1
     first_invoice = SalesInvoice.objects.filter(business=business).count()
     for offset in range(invoices):
         _make_invoice(
-            business, rng, batch, ledgers, tag=tag, index=first_invoice + offset, number=next_number + offset,
-            contact=customers[offset % len(customers)], status=statuses[offset % len(statuses)],
+            business,
+            rng,
+            batch,
+            ledgers,
+            tag=tag,
+            index=first_invoice + offset,
+            number=next_number + offset,
+            contact=customers[offset % len(customers)],
+            status=statuses[offset % len(statuses)],
         )
     for payment in batch.payments:
         payment.unallocated_amount = ZERO
     BankAccount.objects.bulk_update(ledgers.bank_accounts, ["balance"])
+    Contact.objects.bulk_update(existing_customers, ["balance"], batch_size=BATCH_SIZE)
     return batch
 
 
@@ -310,15 +511,21 @@ def seed_business(business: Business, *, contacts: int, invoices: int) -> Batch:
 
 @transaction.atomic
 def seed_demo_world() -> list[Business]:
-    """The fixed identities and, for each of their businesses, its reference data and demo contacts/invoices."""
+    """The fixed identities and, for each of their businesses, reference data and demo contacts/invoices."""
     businesses = ensure_identities()
     for business in businesses:
         key = business_key(business)
         contacts, invoices = DEMO_SIZES.get(key, (0, 0))
         seed_reference_data(business)
         if contacts and not Contact.objects.filter(business=business).exists():
-            _add_world(business, contacts=contacts, invoices=invoices, tag="demo", statuses=STATUS_CYCLE,
-                       demo=DEMO_CONTACTS.get(key)).write()
+            _add_world(
+                business,
+                contacts=contacts,
+                invoices=invoices,
+                tag="demo",
+                statuses=STATUS_CYCLE,
+                demo=DEMO_CONTACTS.get(key),
+            ).write()
     return businesses
 
 
@@ -330,9 +537,22 @@ def has_data() -> bool:
 def wipe_everything() -> None:
     """Every accounting record, token, code, fault and identity; registered apps stay. Children go first
     because invoices and payments protect what they point at."""
-    for model in (PaymentAllocation, ContactPayment, SalesInvoiceLine, SalesInvoice, Contact, BankAccount,
-                  LedgerAccount, TaxRate, AccessToken, RefreshToken, Grant, AuthorizationCode, FaultRule,
-                  RateLimitWindow):
+    for model in (
+        PaymentAllocation,
+        ContactPayment,
+        SalesInvoiceLine,
+        SalesInvoice,
+        Contact,
+        BankAccount,
+        LedgerAccount,
+        TaxRate,
+        AccessToken,
+        RefreshToken,
+        Grant,
+        AuthorizationCode,
+        FaultRule,
+        RateLimitWindow,
+    ):
         model.objects.all().delete()
     SandboxUser.objects.all().delete()
     Business.objects.all().delete()

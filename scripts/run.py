@@ -21,7 +21,9 @@ def main() -> int:
     (ROOT / "var").mkdir(exist_ok=True)
     manage("migrate", "--no-input", "--verbosity", "0")
     manage("bootstrap_demo", "--print-credentials")
-    print(f"\n  sageint is starting at {env['SITE_URL']}/   (Ctrl-C stops web, worker and beat)\n", flush=True)
+    print(
+        f"\n  sageint is starting at {env['SITE_URL']}/   (Ctrl-C stops web, worker and beat)\n", flush=True
+    )
     # honcho runs the three processes of Procfile.dev and stops them all together.
     honcho = [str(BIN / "honcho"), "start", "-f", "Procfile.dev", "-p", port]
     env["PATH"] = f"{BIN}{os.pathsep}{env.get('PATH', '')}"

@@ -5,8 +5,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import sageint.testing  # noqa: E402, F401  (sets the test-run environment defaults before settings load)
-from sageint.celery import app  # noqa: E402
+import sageint.testing  # noqa: F401  (sets the test-run environment defaults before settings load)
+from sageint.celery import app
 
 if __name__ == "__main__":
     app.worker_main(["worker", "--pool=solo", "--loglevel=WARNING", *sys.argv[1:]])

@@ -77,7 +77,7 @@ class BusinessRecord(models.Model):
 
 
 class TaxRate(models.Model):
-    """A tax rate. Sage uses readable fixed ids per country (`GB_STANDARD`), so `key` is unique per business."""
+    """A tax rate. Sage uses readable fixed ids per country (`GB_STANDARD`): `key`, unique per business."""
 
     business = models.ForeignKey("sandbox.Business", on_delete=models.CASCADE, related_name="tax_rates")
     key = models.CharField(max_length=40)
@@ -90,7 +90,9 @@ class TaxRate(models.Model):
     collection_path = "tax_rates"
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["business", "key"], name="sandbox_taxrate_key_per_business")]
+        constraints = [
+            models.UniqueConstraint(fields=["business", "key"], name="sandbox_taxrate_key_per_business")
+        ]
 
     def __str__(self) -> str:
         return self.displayed_as
@@ -162,7 +164,7 @@ class Contact(BusinessRecord):
     reference = models.CharField(max_length=50, blank=True)
     is_customer = models.BooleanField(default=False)
     is_vendor = models.BooleanField(default=False)
-    # Sage's `email` filter matches the main contact person's email; it is kept here too for the filter's index.
+    # Sage's `email` filter matches the main contact person's email, copied here to be indexed.
     email = models.CharField(max_length=254, blank=True, db_index=True)
     main_address = models.JSONField(default=dict, blank=True)
     main_contact_person = models.JSONField(default=dict, blank=True)
@@ -188,7 +190,9 @@ class Contact(BusinessRecord):
 
     @property
     def contact_type_ids(self) -> list[str]:
-        return [type_id for type_id, flag in (("CUSTOMER", self.is_customer), ("VENDOR", self.is_vendor)) if flag]
+        return [
+            type_id for type_id, flag in (("CUSTOMER", self.is_customer), ("VENDOR", self.is_vendor)) if flag
+        ]
 
     @property
     def has_transactions(self) -> bool:
@@ -236,7 +240,9 @@ class SalesInvoice(BusinessRecord):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["business", "number"], name="sandbox_salesinvoice_number_per_business")
+            models.UniqueConstraint(
+                fields=["business", "number"], name="sandbox_salesinvoice_number_per_business"
+            )
         ]
         indexes = [models.Index(fields=["business", "created_at"], name="sandbox_invoice_created")]
 
@@ -344,7 +350,9 @@ class ContactPayment(BusinessRecord):
         "VENDOR_REFUND": "Vendor Refund",
     }
 
-    business = models.ForeignKey("sandbox.Business", on_delete=models.CASCADE, related_name="contact_payments")
+    business = models.ForeignKey(
+        "sandbox.Business", on_delete=models.CASCADE, related_name="contact_payments"
+    )
     contact = models.ForeignKey(Contact, on_delete=models.PROTECT, related_name="payments")
     bank_account = models.ForeignKey(BankAccount, on_delete=models.PROTECT, related_name="payments")
     transaction_type = models.CharField(max_length=30, db_index=True)

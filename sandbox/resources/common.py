@@ -31,7 +31,9 @@ class Validator:
         self.errors: list[dict] = []
 
     def error(self, source: str, message: str, data_code: str = "RecordInvalid") -> None:
-        self.errors.append({"$severity": "error", "$dataCode": data_code, "$message": message, "$source": source})
+        self.errors.append(
+            {"$severity": "error", "$dataCode": data_code, "$message": message, "$source": source}
+        )
 
     def require(self, body: dict, field: str, source: str | None = None) -> bool:
         value = body.get(field)
@@ -78,7 +80,9 @@ def accounting_endpoint(view: Callable) -> Callable:
 
 def method_not_allowed(request: HttpRequest) -> HttpResponse:
     raise SageApiError(
-        405, data_code="MethodNotAllowed", message=f"The method {request.method} is not allowed for this resource."
+        405,
+        data_code="MethodNotAllowed",
+        message=f"The method {request.method} is not allowed for this resource.",
     )
 
 
@@ -197,11 +201,13 @@ CURRENCY_NAMES = {"GBP": "Pound Sterling", "EUR": "Euro", "USD": "US Dollar", "C
 
 
 def currency_link(code: str) -> dict:
-    return sage_link(id=code, displayed_as=f"{CURRENCY_NAMES.get(code, code)} ({code})", path=f"/currencies/{code}")
+    return sage_link(
+        id=code, displayed_as=f"{CURRENCY_NAMES.get(code, code)} ({code})", path=f"/currencies/{code}"
+    )
 
 
 def code_link(collection: str, code: str, name: str) -> dict:
-    """Link to one of Sage's fixed lists (`/artefact_statuses/PAID`, `/transaction_types/SALES_INVOICE`, …)."""
+    """Link to an entry of Sage's fixed lists (`/artefact_statuses/PAID`, `/transaction_types/…`)."""
     return sage_link(id=code, displayed_as=name, path=f"/{collection}/{code}")
 
 

@@ -44,7 +44,9 @@ def serialize_payment(payment: ContactPayment) -> dict:
         "$path": payment.api_path,
         **timestamps(payment),
         "transaction_type": code_link(
-            "transaction_types", payment.transaction_type, ContactPayment.TRANSACTION_TYPES[payment.transaction_type]
+            "transaction_types",
+            payment.transaction_type,
+            ContactPayment.TRANSACTION_TYPES[payment.transaction_type],
         ),
         "payment_method": (
             code_link("payment_methods", payment.payment_method, PAYMENT_METHODS[payment.payment_method])
@@ -87,7 +89,9 @@ def serialize_payment(payment: ContactPayment) -> dict:
 
 
 def _with_details(queryset):
-    return queryset.select_related("contact", "bank_account__ledger_account").prefetch_related("allocations__invoice")
+    return queryset.select_related("contact", "bank_account__ledger_account").prefetch_related(
+        "allocations__invoice"
+    )
 
 
 # --- services ----------------------------------------------------------------------------------------
@@ -129,7 +133,9 @@ def _read_allocations(business, raw, contact, validator: Validator) -> list[tupl
             validator.error(f"{where}.artefact_id", f"{invoice.invoice_number} belongs to another contact")
             continue
         if invoice.status not in SalesInvoice.OPEN_STATUSES:
-            validator.error(f"{where}.artefact_id", f"{invoice.invoice_number} is {invoice.status} and cannot be paid")
+            validator.error(
+                f"{where}.artefact_id", f"{invoice.invoice_number} is {invoice.status} and cannot be paid"
+            )
             continue
         allocated_per_invoice[invoice.id] += amount
         if allocated_per_invoice[invoice.id] > invoice.outstanding_amount:
@@ -161,7 +167,9 @@ def create_payment(*, business, body: dict) -> ContactPayment:
             validator.error("contact_id", "Couldn't find the contact")
     bank_account = None
     if body.get("bank_account_id"):
-        bank_account = BankAccount.objects.alive().filter(business=business, id=body["bank_account_id"]).first()
+        bank_account = (
+            BankAccount.objects.alive().filter(business=business, id=body["bank_account_id"]).first()
+        )
         if bank_account is None:
             validator.error("bank_account_id", "Couldn't find the bank account")
     date = validator.date(body, "date")
@@ -169,8 +177,14 @@ def create_payment(*, business, body: dict) -> ContactPayment:
     if total is not None and total <= 0:
         validator.error("total_amount", "total_amount must be greater than 0")
     raw_allocations = body.get("allocated_artefacts")
-    if raw_allocations and transaction_type in ContactPayment.TRANSACTION_TYPES and transaction_type not in ALLOCATABLE_TYPES:
-        validator.error("allocated_artefacts", f"The sandbox allocates only {', '.join(ALLOCATABLE_TYPES)} payments")
+    if (
+        raw_allocations
+        and transaction_type in ContactPayment.TRANSACTION_TYPES
+        and transaction_type not in ALLOCATABLE_TYPES
+    ):
+        validator.error(
+            "allocated_artefacts", f"The sandbox allocates only {', '.join(ALLOCATABLE_TYPES)} payments"
+        )
         raw_allocations = None
     allocations = _read_allocations(business, raw_allocations, contact, validator)
     allocated = sum((amount for _, amount in allocations), ZERO)
@@ -194,7 +208,10 @@ def create_payment(*, business, body: dict) -> ContactPayment:
         updated_at=moment,
     )
     PaymentAllocation.objects.bulk_create(
-        [PaymentAllocation(payment=payment, invoice=invoice, amount=amount) for invoice, amount in allocations]
+        [
+            PaymentAllocation(payment=payment, invoice=invoice, amount=amount)
+            for invoice, amount in allocations
+        ]
     )
     _refresh_invoices({invoice for invoice, _ in allocations}, moment)
     _apply_to_bank(bank_account, payment, sign=1)
@@ -209,7 +226,9 @@ def delete_payment(*, payment: ContactPayment) -> None:
     moment = now()
     payment.deleted_at = payment.updated_at = moment
     payment.save(update_fields=["deleted_at", "updated_at"])
-    _refresh_invoices({allocation.invoice for allocation in payment.allocations.select_related("invoice")}, moment)
+    _refresh_invoices(
+        {allocation.invoice for allocation in payment.allocations.select_related("invoice")}, moment
+    )
     _apply_to_bank(payment.bank_account, payment, sign=-1)
     payment.contact.refresh_balance()
     payment.contact.save(update_fields=["balance"])

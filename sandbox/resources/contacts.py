@@ -8,6 +8,7 @@ from django.http import HttpResponse, JsonResponse
 
 from sandbox.collections import paginate
 from sandbox.models.accounting import Contact, ContactPayment, SalesInvoice
+from sandbox.models.identity import COUNTRY_NAMES
 
 from .common import (
     Validator,
@@ -23,8 +24,8 @@ from .common import (
     timestamps,
     wrapped_body,
 )
+from .reference_data import CONTACT_TYPES
 
-CONTACT_TYPES = {"CUSTOMER": "Customer", "VENDOR": "Supplier"}
 ADDRESS_FIELDS = ("address_line_1", "address_line_2", "city", "postal_code", "region", "country_id")
 PERSON_FIELDS = ("name", "job_title", "telephone", "mobile", "email", "fax")
 SORTS = {"created_at": "created_at", "updated_at": "updated_at", "name": "name", "reference": "reference"}
@@ -42,20 +43,26 @@ def serialize_contact(contact: Contact) -> dict:
     main_address = {key: address.get(key, "") for key in ADDRESS_FIELDS if key != "country_id"}
     if address.get("country_id"):
         country = address["country_id"]
-        main_address["country"] = code_link("countries", country, country)
+        main_address["country"] = code_link("countries", country, COUNTRY_NAMES.get(country, country))
     return {
         "id": contact.id,
         "displayed_as": contact.displayed_as,
         "$path": contact.api_path,
         **timestamps(contact),
-        "contact_types": [code_link("contact_types", type_id, CONTACT_TYPES[type_id]) for type_id in contact.contact_type_ids],
+        "contact_types": [
+            code_link("contact_types", type_id, CONTACT_TYPES[type_id])
+            for type_id in contact.contact_type_ids
+        ],
         "name": contact.name,
         "reference": contact.reference,
         "tax_number": contact.tax_number,
         "notes": contact.notes,
         "locale": contact.locale,
         "main_address": main_address,
-        "main_contact_person": {**{key: person.get(key, "") for key in PERSON_FIELDS}, "is_main_contact": True},
+        "main_contact_person": {
+            **{key: person.get(key, "") for key in PERSON_FIELDS},
+            "is_main_contact": True,
+        },
         "email": contact.email,
         "balance": money(contact.balance),
         "credit_limit": money(contact.credit_limit),
@@ -82,7 +89,7 @@ def _read_contact_fields(body: dict, validator: Validator, *, creating: bool) ->
     if creating:
         validator.require(body, "name")
         validator.require(body, "contact_type_ids")
-    if "name" in body and body["name"]:
+    if body.get("name"):
         fields["name"] = str(body["name"])
     if "contact_type_ids" in body:
         type_ids = body["contact_type_ids"]
@@ -109,10 +116,14 @@ def _read_contact_fields(body: dict, validator: Validator, *, creating: bool) ->
         else:
             fields["credit_days"] = body["credit_days"]
     if isinstance(body.get("main_address"), dict):
-        fields["main_address"] = {key: body["main_address"][key] for key in ADDRESS_FIELDS if key in body["main_address"]}
+        fields["main_address"] = {
+            key: body["main_address"][key] for key in ADDRESS_FIELDS if key in body["main_address"]
+        }
     if isinstance(body.get("main_contact_person"), dict):
         fields["main_contact_person"] = {
-            key: body["main_contact_person"][key] for key in PERSON_FIELDS if key in body["main_contact_person"]
+            key: body["main_contact_person"][key]
+            for key in PERSON_FIELDS
+            if key in body["main_contact_person"]
         }
         if "email" in fields["main_contact_person"]:
             fields["email"] = str(fields["main_contact_person"]["email"] or "")
@@ -125,7 +136,11 @@ def _read_contact_fields(body: dict, validator: Validator, *, creating: bool) ->
 
 def _generated_reference(business, name: str) -> str:
     stem = re.sub(r"[^A-Z0-9]", "", name.upper())[:8] or "CONTACT"
-    taken = set(Contact.objects.alive().filter(business=business, reference__startswith=stem).values_list("reference", flat=True))
+    taken = set(
+        Contact.objects.alive()
+        .filter(business=business, reference__startswith=stem)
+        .values_list("reference", flat=True)
+    )
     if stem not in taken:
         return stem
     suffix = 1
@@ -134,8 +149,12 @@ def _generated_reference(business, name: str) -> str:
     return f"{stem}{suffix:03d}"
 
 
-def _check_reference_free(validator: Validator, business, reference: str, *, exclude_id: str | None = None) -> None:
-    clash = Contact.objects.alive().filter(business=business, reference=reference).exclude(id=exclude_id or "")
+def _check_reference_free(
+    validator: Validator, business, reference: str, *, exclude_id: str | None = None
+) -> None:
+    clash = (
+        Contact.objects.alive().filter(business=business, reference=reference).exclude(id=exclude_id or "")
+    )
     if reference and clash.exists():
         validator.error("reference", "Reference has already been taken")
 
@@ -186,7 +205,9 @@ def _list(request):
     contacts = filter_changes(request, Contact.objects.filter(business=request.business))
     search = request.GET.get("search", "").strip()
     if search:
-        contacts = contacts.filter(Q(name__icontains=search) | Q(reference__icontains=search) | Q(email__icontains=search))
+        contacts = contacts.filter(
+            Q(name__icontains=search) | Q(reference__icontains=search) | Q(email__icontains=search)
+        )
     email = request.GET.get("email", "").strip()
     if email:
         contacts = contacts.filter(email__iexact=email)
@@ -197,7 +218,9 @@ def _list(request):
         contacts = contacts.filter(is_vendor=True)
     elif contact_type:
         contacts = contacts.none()
-    contacts = apply_sort(request, with_transaction_flags(contacts), allowed=SORTS, default=["created_at", "id"])
+    contacts = apply_sort(
+        request, with_transaction_flags(contacts), allowed=SORTS, default=["created_at", "id"]
+    )
     return paginate(request, contacts, path="/contacts", serialize=serialize_contact)
 
 

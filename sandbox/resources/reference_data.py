@@ -3,10 +3,11 @@ code lists (payment methods, transaction types, contact types, artefact statuses
 
 from dataclasses import dataclass
 
+from django.db.models import Q
 from django.http import JsonResponse
 
 from sandbox.collections import paginate
-from sandbox.models.accounting import BankAccount, LedgerAccount, TaxRate
+from sandbox.models.accounting import BankAccount, ContactPayment, LedgerAccount, SalesInvoice, TaxRate
 
 from .common import (
     accounting_endpoint,
@@ -27,15 +28,9 @@ PAYMENT_METHODS = {
     "CREDIT_DEBIT": "Credit/Debit Card",
     "ALTERNATIVE_PAYMENT": "Alternative Payment",
 }
-TRANSACTION_TYPES = {
-    "SALES_INVOICE": "Sales Invoice",
-    "CUSTOMER_RECEIPT": "Customer Receipt",
-    "CUSTOMER_REFUND": "Customer Refund",
-    "VENDOR_PAYMENT": "Vendor Payment",
-    "VENDOR_REFUND": "Vendor Refund",
-}
+TRANSACTION_TYPES = {"SALES_INVOICE": "Sales Invoice", **ContactPayment.TRANSACTION_TYPES}
 CONTACT_TYPES = {"CUSTOMER": "Customer", "VENDOR": "Supplier"}
-ARTEFACT_STATUSES = {"DRAFT": "Draft", "UNPAID": "Unpaid", "PART_PAID": "Part Paid", "PAID": "Paid", "VOID": "Void"}
+ARTEFACT_STATUSES = SalesInvoice.STATUS_NAMES
 LEDGER_ACCOUNT_TYPES = {
     "SALES": "Sales",
     "OTHER_INCOME": "Other Income",
@@ -45,7 +40,12 @@ LEDGER_ACCOUNT_TYPES = {
     "BANK": "Bank",
     "CURRENT_LIABILITY": "Current Liabilities",
 }
-BANK_ACCOUNT_TYPES = {"CHECKING": "Current", "SAVINGS": "Savings", "CREDIT_CARD": "Credit Card", "CASH_IN_HAND": "Cash in Hand"}
+BANK_ACCOUNT_TYPES = {
+    "CHECKING": "Current",
+    "SAVINGS": "Savings",
+    "CREDIT_CARD": "Credit Card",
+    "CASH_IN_HAND": "Cash in Hand",
+}
 
 
 @dataclass(frozen=True)
@@ -130,7 +130,11 @@ def tax_rate_detail(request, key: str):
 
 # --- ledger accounts ---------------------------------------------------------------------------------
 
-VISIBILITY_FIELDS = {"sales": "visible_in_sales", "expenses": "visible_in_expenses", "banking": "visible_in_banking"}
+VISIBILITY_FIELDS = {
+    "sales": "visible_in_sales",
+    "expenses": "visible_in_expenses",
+    "banking": "visible_in_banking",
+}
 
 
 def serialize_ledger_account(ledger: LedgerAccount) -> dict:
@@ -162,7 +166,9 @@ def serialize_ledger_account(ledger: LedgerAccount) -> dict:
 def ledger_accounts_collection(request):
     if request.method != "GET":
         return method_not_allowed(request)
-    ledgers = filter_changes(request, LedgerAccount.objects.filter(business=request.business)).select_related("tax_rate")
+    ledgers = filter_changes(request, LedgerAccount.objects.filter(business=request.business)).select_related(
+        "tax_rate"
+    )
     visible_in = request.GET.get("visible_in", "").strip()
     if visible_in:
         field = VISIBILITY_FIELDS.get(visible_in)
@@ -171,8 +177,14 @@ def ledger_accounts_collection(request):
         ledgers = ledgers.filter(ledger_account_type=request.GET["ledger_account_type_id"])
     if request.GET.get("search", "").strip():
         term = request.GET["search"].strip()
-        ledgers = ledgers.filter(name__icontains=term) | ledgers.filter(nominal_code=int(term) if term.isdigit() else -1)
-    ledgers = apply_sort(request, ledgers, allowed={"nominal_code": "nominal_code", "name": "name"}, default=["nominal_code", "id"])
+        matches = Q(name__icontains=term) | (Q(nominal_code=int(term)) if term.isdigit() else Q(pk__in=[]))
+        ledgers = ledgers.filter(matches)
+    ledgers = apply_sort(
+        request,
+        ledgers,
+        allowed={"nominal_code": "nominal_code", "name": "name"},
+        default=["nominal_code", "id"],
+    )
     return paginate(request, ledgers, path="/ledger_accounts", serialize=serialize_ledger_account)
 
 
@@ -180,7 +192,9 @@ def ledger_accounts_collection(request):
 def ledger_account_detail(request, key: str):
     if request.method != "GET":
         return method_not_allowed(request)
-    ledger = get_alive(LedgerAccount.objects.filter(business=request.business).select_related("tax_rate"), key)
+    ledger = get_alive(
+        LedgerAccount.objects.filter(business=request.business).select_related("tax_rate"), key
+    )
     return JsonResponse(serialize_ledger_account(ledger))
 
 
@@ -209,7 +223,9 @@ def serialize_bank_account(account: BankAccount) -> dict:
         "nominal_code": account.ledger_account.nominal_code,
         "editable": True,
         "deletable": False,
-        "default_payment_method": code_link("payment_methods", method, PAYMENT_METHODS[method]) if method else None,
+        "default_payment_method": code_link("payment_methods", method, PAYMENT_METHODS[method])
+        if method
+        else None,
     }
 
 
@@ -220,7 +236,12 @@ def bank_accounts_collection(request):
     accounts = filter_changes(request, BankAccount.objects.filter(business=request.business)).select_related(
         "ledger_account"
     )
-    accounts = apply_sort(request, accounts, allowed={"created_at": "created_at"}, default=["ledger_account__nominal_code", "id"])
+    accounts = apply_sort(
+        request,
+        accounts,
+        allowed={"created_at": "created_at"},
+        default=["ledger_account__nominal_code", "id"],
+    )
     return paginate(request, accounts, path="/bank_accounts", serialize=serialize_bank_account)
 
 
@@ -228,5 +249,7 @@ def bank_accounts_collection(request):
 def bank_account_detail(request, key: str):
     if request.method != "GET":
         return method_not_allowed(request)
-    account = get_alive(BankAccount.objects.filter(business=request.business).select_related("ledger_account"), key)
+    account = get_alive(
+        BankAccount.objects.filter(business=request.business).select_related("ledger_account"), key
+    )
     return JsonResponse(serialize_bank_account(account))

@@ -2,6 +2,7 @@
 
 import datetime as dt
 import re
+from decimal import Decimal
 
 from django.db import transaction
 from django.db.models import Max, Prefetch, Q
@@ -159,7 +160,10 @@ def _read_lines(business, raw_lines, validator: Validator) -> list[tuple[SalesIn
         return []
     ledger_ids = {raw.get("ledger_account_id") for raw in raw_lines if isinstance(raw, dict)}
     tax_keys = {raw.get("tax_rate_id") for raw in raw_lines if isinstance(raw, dict)}
-    ledgers = {ledger.id: ledger for ledger in LedgerAccount.objects.alive().filter(business=business, id__in=ledger_ids)}
+    ledgers = {
+        ledger.id: ledger
+        for ledger in LedgerAccount.objects.alive().filter(business=business, id__in=ledger_ids)
+    }
     rates = {rate.key: rate for rate in TaxRate.objects.filter(business=business, key__in=tax_keys)}
     lines = []
     for index, raw in enumerate(raw_lines):
@@ -187,7 +191,7 @@ def _read_lines(business, raw_lines, validator: Validator) -> list[tuple[SalesIn
             position=index,
             description=str(raw["description"]),
             ledger_account=ledger,
-            quantity=round_money(quantity if quantity is not None else 1),
+            quantity=round_money(quantity if quantity is not None else Decimal(1)),
             unit_price=round_money(unit_price),
             unit_price_includes_tax=bool(raw.get("unit_price_includes_tax", False)),
             discount_amount=round_money(discount or ZERO),
@@ -286,7 +290,9 @@ def update_invoice(*, invoice: SalesInvoice, body: dict) -> SalesInvoice:
         validator.error("", "The invoice cannot be edited: it is void or has payments allocated")
         validator.raise_if_any()
     fields = _read_header(invoice.business, body, validator, creating=False)
-    lines = _read_lines(invoice.business, body["invoice_lines"], validator) if "invoice_lines" in body else None
+    lines = (
+        _read_lines(invoice.business, body["invoice_lines"], validator) if "invoice_lines" in body else None
+    )
     _check_dates(validator, fields, invoice)
     validator.raise_if_any()
     previous_contact = invoice.contact
@@ -360,7 +366,7 @@ def _search(invoices, search: str):
     return invoices.filter(matches)
 
 
-def _list(request):
+def list_invoices(request):
     invoices = filter_changes(request, SalesInvoice.objects.filter(business=request.business))
     if request.GET.get("contact_id"):
         invoices = invoices.filter(contact_id=request.GET["contact_id"])
@@ -392,7 +398,7 @@ def _detail_answer(request, invoice: SalesInvoice, status: int = 200) -> JsonRes
 @accounting_endpoint
 def sales_invoices_collection(request):
     if request.method == "GET":
-        return _list(request)
+        return list_invoices(request)
     if request.method == "POST":
         invoice = create_invoice(business=request.business, body=wrapped_body(request, "sales_invoice"))
         return _detail_answer(request, invoice, status=201)

@@ -1,4 +1,4 @@
-"""Accounting resources, mounted by sandbox/urls.py at `api/v3.1/` (paths as at api.accounting.sage.com/v3.1)."""
+"""Accounting resources, mounted by sandbox/urls.py at `api/v3.1/` (paths as under Sage's /v3.1)."""
 
 from django.urls import path
 
@@ -9,7 +9,9 @@ urlpatterns = [
     path("contacts/<str:key>", contacts.contact_detail, name="contact"),
     path("sales_invoices", sales_invoices.sales_invoices_collection, name="sales_invoices"),
     path("sales_invoices/<str:key>", sales_invoices.sales_invoice_detail, name="sales_invoice"),
-    path("sales_invoices/<str:key>/release", sales_invoices.sales_invoice_release, name="sales_invoice_release"),
+    path(
+        "sales_invoices/<str:key>/release", sales_invoices.sales_invoice_release, name="sales_invoice_release"
+    ),
     path("contact_payments", contact_payments.contact_payments_collection, name="contact_payments"),
     path("contact_payments/<str:key>", contact_payments.contact_payment_detail, name="contact_payment"),
     path("ledger_accounts", reference_data.ledger_accounts_collection, name="ledger_accounts"),

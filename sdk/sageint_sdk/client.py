@@ -43,8 +43,10 @@ class Client:
         path_only = path.split("?", 1)[0]
         # HTTP libraries collapse `..` before sending, which would turn a bad path into a request for another
         # sageint URL; refuse it here, the server checks everything else.
-        if path_only.startswith("//") or "\\" in path_only or any(
-            segment in (".", "..") for segment in path_only.split("/")
+        if (
+            path_only.startswith("//")
+            or "\\" in path_only
+            or any(segment in (".", "..") for segment in path_only.split("/"))
         ):
             raise ValueError(f"Unsafe Sage path: {path!r}")
         url = f"{self.base_url}/api/v1/proxy/{integration}/{path.lstrip('/')}"

@@ -39,9 +39,11 @@ class ScriptedSage(requests.adapters.BaseAdapter):
         super().__init__()
         self.steps = list(steps)
         self.requests = []
+        self.timeouts = []
 
     def send(self, request, **kwargs):
         self.requests.append(request)
+        self.timeouts.append(kwargs.get("timeout"))
         step = self.steps.pop(0)
         if isinstance(step, Exception):
             raise step
@@ -87,3 +89,11 @@ def connected_account_user(connected_end_user, django_user_model):
     user = django_user_model.objects.create_user("session-user", password="session-user-password-1")
     Connection.objects.filter(end_user=connected_end_user).update(end_user=end_user_for_user(user))
     return user
+
+
+@pytest.fixture
+def seeded_sandbox(db):
+    """The sandbox's demo world: reference data (ledgers, bank accounts, tax rates) and demo records."""
+    from django.core.management import call_command
+
+    call_command("sandbox_seed", "--if-empty")

@@ -20,7 +20,9 @@ def test_openapi_document_describes_every_proxied_method_and_error(client):
 
     operations = document["paths"]["/proxy/sageaccounting/{path}"]
     assert set(operations) == {"get", "head", "post", "put", "delete"}
-    assert {"400", "401", "404", "409", "413", "502", "504", "default"} <= set(operations["post"]["responses"])
+    assert {"400", "401", "404", "409", "413", "502", "504", "default"} <= set(
+        operations["post"]["responses"]
+    )
     assert "requestBody" in operations["post"]
     assert "requestBody" not in operations["get"]
     assert document["components"]["securitySchemes"]["userToken"]["scheme"] == "bearer"

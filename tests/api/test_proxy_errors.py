@@ -5,9 +5,9 @@ import json
 import pytest
 from django.contrib.auth import get_user_model
 from django.test import Client
+from sageint_sdk import mint_user_token
 
 from connections.models import Connection
-from sageint_sdk import mint_user_token
 
 pytestmark = pytest.mark.django_db
 
@@ -41,7 +41,9 @@ def test_token_signed_with_another_secret_is_401(client, connected_end_user, out
 
 
 def test_expired_token_is_401(client, settings, connected_end_user, outgoing_requests):
-    expired = mint_user_token(settings.SAGEINT_USER_TOKEN_SECRET, connected_end_user.external_id, expires_in=-120)
+    expired = mint_user_token(
+        settings.SAGEINT_USER_TOKEN_SECRET, connected_end_user.external_id, expires_in=-120
+    )
 
     response = client.get(CONTACTS, HTTP_AUTHORIZATION=f"Bearer {expired}")
 
@@ -76,7 +78,9 @@ def test_connection_that_needs_reconnect_is_409(client, connected_end_user, bear
 
 @pytest.mark.parametrize("body", [b"{not json", b"\xff\xfe", b"{'single': 'quotes'}", b'{"a": 1,}'])
 def test_malformed_json_body_is_400(client, connected_end_user, bearer_for, outgoing_requests, body):
-    response = client.post(CONTACTS, data=body, content_type="application/json", **bearer_for(connected_end_user))
+    response = client.post(
+        CONTACTS, data=body, content_type="application/json", **bearer_for(connected_end_user)
+    )
 
     assert_proxy_error(response, 400, "invalid_json")
     assert outgoing_requests == []
@@ -86,7 +90,9 @@ def test_body_over_the_limit_is_413(client, settings, connected_end_user, bearer
     settings.SAGEINT_PROXY_MAX_BODY_BYTES = 100
     body = json.dumps({"contact": {"name": "x" * 200, "contact_type_ids": ["CUSTOMER"]}})
 
-    response = client.post(CONTACTS, data=body, content_type="application/json", **bearer_for(connected_end_user))
+    response = client.post(
+        CONTACTS, data=body, content_type="application/json", **bearer_for(connected_end_user)
+    )
 
     assert_proxy_error(response, 413, "body_too_large")
     assert outgoing_requests == []
@@ -96,7 +102,9 @@ def test_body_at_the_limit_is_sent(client, settings, connected_end_user, bearer_
     body = json.dumps({"contact": {"name": "Exactly At The Limit Ltd", "contact_type_ids": ["CUSTOMER"]}})
     settings.SAGEINT_PROXY_MAX_BODY_BYTES = len(body)
 
-    response = client.post(CONTACTS, data=body, content_type="application/json", **bearer_for(connected_end_user))
+    response = client.post(
+        CONTACTS, data=body, content_type="application/json", **bearer_for(connected_end_user)
+    )
 
     assert response.status_code == 201, response.content
 
@@ -108,7 +116,9 @@ def test_unknown_integration_is_404(client, connected_end_user, bearer_for):
 
 
 def test_unsupported_method_is_405(client, connected_end_user, bearer_for, outgoing_requests):
-    response = client.patch(CONTACTS, data=b"{}", content_type="application/json", **bearer_for(connected_end_user))
+    response = client.patch(
+        CONTACTS, data=b"{}", content_type="application/json", **bearer_for(connected_end_user)
+    )
 
     assert_proxy_error(response, 405, "method_not_allowed")
     assert "GET" in response["Allow"]

@@ -126,9 +126,9 @@ def test_post_is_sent_exactly_once_on_503(client, connected_end_user, bearer_for
 
 
 def test_post_is_sent_exactly_once_when_the_connection_drops(
-    client, connected_end_user, bearer_for, waits, outgoing_requests
+    client, connected_end_user, bearer_for, waits, scripted_sage
 ):
-    inject_fault(kind="drop", count=1)
+    sage = scripted_sage("/contacts", [requests.exceptions.ConnectionError("connection reset by peer")] * 5)
 
     response = client.post(
         f"{PROXY}/contacts",
@@ -139,32 +139,59 @@ def test_post_is_sent_exactly_once_when_the_connection_drops(
 
     assert response.status_code == 502
     assert response.json()["error"]["code"] == "sage_unavailable"
-    assert len(sage_calls(outgoing_requests, "POST", "/contacts")) == 1
+    assert len(sage.requests) == 1
+    assert waits == []
     assert RequestLog.objects.get(method="POST").status_code == 502
 
 
-def test_get_is_retried_after_a_dropped_connection(client, connected_end_user, bearer_for, waits, outgoing_requests):
-    inject_fault(kind="drop", count=1)
+def test_get_is_retried_after_a_dropped_connection(
+    client, connected_end_user, bearer_for, waits, scripted_sage
+):
+    sage = scripted_sage(
+        "/contacts",
+        [
+            requests.exceptions.ConnectionError("connection reset by peer"),
+            (200, {"Content-Type": "application/json"}, b"{}"),
+        ],
+    )
 
     response = client.get(f"{PROXY}/contacts", **bearer_for(connected_end_user))
 
     assert response.status_code == 200
-    assert len(sage_calls(outgoing_requests, "GET", "/contacts")) == 2
+    assert len(sage.requests) == 2
+    assert response["X-Sageint-Attempts"] == "2"
 
 
-def test_timeout_is_504(client, connected_end_user, bearer_for, waits, scripted_sage):
-    scripted_sage("/contacts", [requests.exceptions.ReadTimeout("read timed out")] * 5)
+def test_timeout_is_504(client, settings, connected_end_user, bearer_for, waits, scripted_sage):
+    settings.SAGE_READ_TIMEOUT_SECONDS = 7.5
+    sage = scripted_sage("/contacts", [requests.exceptions.ReadTimeout("read timed out")] * 5)
 
     response = client.post(
-        f"{PROXY}/contacts", data={"contact": {}}, content_type="application/json", **bearer_for(connected_end_user)
+        f"{PROXY}/contacts",
+        data={"contact": {}},
+        content_type="application/json",
+        **bearer_for(connected_end_user),
     )
 
     assert response.status_code == 504
     assert response.json()["error"]["code"] == "sage_timeout"
     assert RequestLog.objects.get().error_code == "sage_timeout"
+    assert len(sage.requests) == 1  # a POST is not re-sent after a timeout either
+    assert sage.timeouts == [(settings.SAGE_CONNECT_TIMEOUT_SECONDS, 7.5)]
 
 
-def test_unreachable_sage_is_502_after_get_retries(client, connected_end_user, bearer_for, waits, scripted_sage):
+def test_get_timeout_is_retried_then_504(client, connected_end_user, bearer_for, waits, scripted_sage):
+    sage = scripted_sage("/contacts", [requests.exceptions.ReadTimeout("read timed out")] * 5)
+
+    response = client.get(f"{PROXY}/contacts", **bearer_for(connected_end_user))
+
+    assert response.status_code == 504
+    assert len(sage.requests) == 3
+
+
+def test_unreachable_sage_is_502_after_get_retries(
+    client, connected_end_user, bearer_for, waits, scripted_sage
+):
     sage = scripted_sage("/contacts", [requests.exceptions.ConnectionError("refused")] * 5)
 
     response = client.get(f"{PROXY}/contacts", **bearer_for(connected_end_user))

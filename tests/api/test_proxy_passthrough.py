@@ -44,17 +44,26 @@ def test_json_answer_keeps_content_type_and_business_header(client, connected_en
     assert "$items" in response.json()
 
 
-def test_head_is_proxied(client, connected_end_user, bearer_for):
+def test_head_is_proxied(client, connected_end_user, bearer_for, scripted_sage):
+    sage = scripted_sage("/contacts", [(200, {"Content-Type": "application/json"}, b"")])
+
     response = client.head(f"{PROXY}/contacts", **bearer_for(connected_end_user))
 
     assert response.status_code == 200
     assert response.content == b""
+    assert sage.requests[0].method == "HEAD"
 
 
 def test_pdf_passes_through_as_bytes(client, connected_end_user, bearer_for, scripted_sage):
     sage = scripted_sage(
         "/sales_invoices/abc123",
-        [(200, {"Content-Type": "application/pdf", "Content-Disposition": 'inline; filename="SI-1.pdf"'}, PDF)],
+        [
+            (
+                200,
+                {"Content-Type": "application/pdf", "Content-Disposition": 'inline; filename="SI-1.pdf"'},
+                PDF,
+            )
+        ],
     )
 
     response = client.get(
@@ -70,10 +79,14 @@ def test_pdf_passes_through_as_bytes(client, connected_end_user, bearer_for, scr
 
 def test_location_and_created_status_pass_through(client, connected_end_user, bearer_for, scripted_sage):
     location = "https://api.accounting.sage.com/v3.1/contacts/fedcba9876543210"
-    scripted_sage("/contacts", [(201, {"Content-Type": "application/json", "Location": location}, b'{"id": "x"}')])
+    scripted_sage(
+        "/contacts", [(201, {"Content-Type": "application/json", "Location": location}, b'{"id": "x"}')]
+    )
 
     response = client.post(
-        f"{PROXY}/contacts", data={"contact": {"name": "A"}}, content_type="application/json",
+        f"{PROXY}/contacts",
+        data={"contact": {"name": "A"}},
+        content_type="application/json",
         **bearer_for(connected_end_user),
     )
 
@@ -85,14 +98,21 @@ def test_json_body_reaches_sage_byte_for_byte(client, connected_end_user, bearer
     sage = scripted_sage("/sales_invoices", [(201, {"Content-Type": "application/json"}, b"{}")])
     body = b'{"sales_invoice": {"invoice_lines": [{"unit_price": "25.99", "quantity": 1.50}]}}'
 
-    client.post(f"{PROXY}/sales_invoices", data=body, content_type="application/json", **bearer_for(connected_end_user))
+    client.post(
+        f"{PROXY}/sales_invoices",
+        data=body,
+        content_type="application/json",
+        **bearer_for(connected_end_user),
+    )
 
     sent = sage.requests[0]
     assert sent.body == body
     assert sent.headers["Content-Type"] == "application/json"
 
 
-def test_caller_cannot_choose_the_business_or_the_sage_token(client, connected_end_user, bearer_for, scripted_sage):
+def test_caller_cannot_choose_the_business_or_the_sage_token(
+    client, connected_end_user, bearer_for, scripted_sage
+):
     sage = scripted_sage("/contacts", [(200, {"Content-Type": "application/json"}, b"{}")])
 
     client.get(

@@ -30,7 +30,12 @@ def test_no_page_loads_anything_from_the_internet(client, url_name):
 def test_signup_creates_a_user_and_signs_them_in(client):
     response = client.post(
         reverse("account_signup"),
-        {"email": "new@example.com", "username": "newuser", "password1": "a-long-pass-phrase", "password2": "a-long-pass-phrase"},
+        {
+            "email": "new@example.com",
+            "username": "newuser",
+            "password1": "a-long-pass-phrase",
+            "password2": "a-long-pass-phrase",
+        },
     )
     assert response.status_code == 302
     assert get_user_model().objects.filter(username="newuser", email="new@example.com").exists()
@@ -41,7 +46,12 @@ def test_signup_creates_a_user_and_signs_them_in(client):
 def test_signup_with_mismatched_passwords_shows_the_error(client):
     response = client.post(
         reverse("account_signup"),
-        {"email": "x@example.com", "username": "x", "password1": "a-long-pass-phrase", "password2": "different-phrase"},
+        {
+            "email": "x@example.com",
+            "username": "x",
+            "password1": "a-long-pass-phrase",
+            "password2": "different-phrase",
+        },
     )
     assert response.status_code == 200
     assert "same password" in response.content.decode()

@@ -19,8 +19,10 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def wait_for_http(url: str, deadline: float) -> int:
+def wait_for_http(url: str, deadline: float, process: subprocess.Popen, log_path: Path) -> int:
     while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise AssertionError(f"the run command exited early:\n{log_path.read_text()[-3000:]}")
         try:
             with urllib.request.urlopen(url, timeout=2) as response:
                 return response.status
@@ -32,7 +34,9 @@ def wait_for_http(url: str, deadline: float) -> int:
 @pytest.fixture
 def running_app(tmp_path):
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "CELERY_BROKER_URL", "SECRET_KEY"}}
+    env = {
+        k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "CELERY_BROKER_URL", "SECRET_KEY"}
+    }
     env.update(
         {
             "DEBUG": "1",
@@ -77,8 +81,8 @@ def stop_process_group(process: subprocess.Popen) -> None:
 def test_run_serves_pages_prints_demo_users_and_runs_background_work(running_app):
     base_url, env, log_path, process = running_app
     deadline = time.monotonic() + 120
-    assert wait_for_http(f"{base_url}/", deadline) == 200
-    assert wait_for_http(f"{base_url}/accounts/login/", deadline) == 200
+    assert wait_for_http(f"{base_url}/", deadline, process, log_path) == 200
+    assert wait_for_http(f"{base_url}/accounts/login/", deadline, process, log_path) == 200
 
     output = log_path.read_text()
     assert "username=demo" in output and "password=sageint-demo" in output
@@ -86,7 +90,11 @@ def test_run_serves_pages_prints_demo_users_and_runs_background_work(running_app
 
     # A task sent from another process is picked up by the worker that the run command started.
     sender = subprocess.run(
-        [sys.executable, "-c", "from sageint.celery import ping; print(ping.delay('from-web').get(timeout=60))"],
+        [
+            sys.executable,
+            "-c",
+            "from sageint.celery import ping; print(ping.delay('from-web').get(timeout=60))",
+        ],
         cwd=settings.BASE_DIR,
         env=env,
         capture_output=True,

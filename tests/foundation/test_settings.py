@@ -20,11 +20,20 @@ print(json.dumps({"engine": db["ENGINE"], "name": str(db["NAME"]), "host": db.ge
 
 
 def run_settings(tmp_path, **env_overrides):
-    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "DEBUG", "SECRET_KEY", "CELERY_BROKER_URL"}}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in {"DATABASE_URL", "DEBUG", "SECRET_KEY", "CELERY_BROKER_URL"}
+    }
     env.update({"DJANGO_SETTINGS_MODULE": "sageint.settings", "SAGEINT_VAR_DIR": str(tmp_path)})
     env.update(env_overrides)
     return subprocess.run(
-        [sys.executable, "-c", PROBE], cwd=settings.BASE_DIR, env=env, capture_output=True, text=True, timeout=60
+        [sys.executable, "-c", PROBE],
+        cwd=settings.BASE_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
 
 
@@ -34,7 +43,12 @@ def test_database_url_selects_postgresql(tmp_path):
     )
     parsed = json.loads(result.stdout)
     assert parsed["engine"] == "django.db.backends.postgresql"
-    assert (parsed["name"], parsed["host"], parsed["port"], parsed["user"]) == ("sageint", "db.internal", 6543, "sage")
+    assert (parsed["name"], parsed["host"], parsed["port"], parsed["user"]) == (
+        "sageint",
+        "db.internal",
+        6543,
+        "sage",
+    )
     assert "transaction_mode" not in parsed["options"]
 
 
@@ -72,7 +86,9 @@ def test_hosts_and_site_url_come_from_the_environment(tmp_path):
 
 def test_dotenv_file_is_read_and_the_environment_wins(tmp_path):
     env_file = tmp_path / "custom.env"
-    env_file.write_text("SECRET_KEY=from-dotenv\nSITE_URL=https://dotenv.example\nALLOWED_HOSTS=dotenv.example\n")
+    env_file.write_text(
+        "SECRET_KEY=from-dotenv\nSITE_URL=https://dotenv.example\nALLOWED_HOSTS=dotenv.example\n"
+    )
     parsed = json.loads(
         run_settings(tmp_path, SAGEINT_ENV_FILE=str(env_file), SITE_URL="https://env.example").stdout
     )

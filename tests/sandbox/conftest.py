@@ -124,6 +124,14 @@ def api(client):
     return call
 
 
-@pytest.fixture(autouse=True)
-def _isolated_urls(settings):
-    settings.ROOT_URLCONF = "tests.sandbox.urls_isolated"
+# Accounting fixtures (sandbox-accounting work): business, books, sage, make_customer, make_invoice.
+from tests.sandbox.accounting_world import (  # noqa: E402
+    bank_account,  # noqa: F401
+    books,  # noqa: F401
+    business,  # noqa: F401
+    make_customer,  # noqa: F401
+    make_invoice,  # noqa: F401
+    other_business,  # noqa: F401
+    sage,  # noqa: F401
+    sales_ledger,  # noqa: F401
+)

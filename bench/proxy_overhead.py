@@ -1,0 +1,354 @@
+"""How much the proxy adds: the same request sent straight to an upstream and through sageint, compared.
+
+    .venv/bin/python bench/proxy_overhead.py [--seconds 5] [--upstream-delay-ms 0] [--workers 2 --threads 8]
+
+Starts, in a scratch directory: a fast upstream stub standing in for Sage (gunicorn, canned `/v3.1/contacts`
+envelope), and sageint itself under gunicorn (DEBUG off, SQLite in the scratch directory unless --database-url,
+SAGE_API_URL pointing at the stub, one end user with a stored, unexpired connection). Then, for 1 and 16
+concurrent clients (each its own keep-alive session), it measures latency (median, p95) and throughput of
+`GET /v3.1/contacts?email=…` direct to the stub and `GET /api/v1/proxy/sageaccounting/contacts?email=…` through
+the proxy with a signed user token, and prints the ratios against the targets (median added latency ≤ 2 ms at 1
+client; proxy throughput ≥ 80 % of direct at 16 clients).
+
+`--upstream-delay-ms` makes the stub answer after a pause, like a remote Sage would; with 0 the comparison is
+the proxy's full CPU cost against a stub that does almost nothing. `--profile` adds a cProfile of proxied calls
+made in-process (Django test client) and prints where the time goes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import requests
+
+ROOT = Path(__file__).resolve().parent.parent
+PYTHON = sys.executable
+EMAIL = "ada.lovelace@example.com"
+USER_TOKEN_SECRET = "bench-only-user-token-secret-0123456789"
+UPSTREAM_TOKEN = "bench-upstream-access-token"
+BUSINESS_ID = "bench-business"
+END_USER_SUB = "bench-user"
+
+# --- the upstream stub (imported by gunicorn as bench.proxy_overhead:upstream_app) -----------------------
+
+_CONTACTS = json.dumps(
+    {
+        "$total": 1,
+        "$page": 1,
+        "$next": None,
+        "$back": None,
+        "$itemsPerPage": 20,
+        "$items": [
+            {
+                "id": "9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c4d",
+                "displayed_as": "Ada Lovelace (ADA001)",
+                "$path": "/contacts/9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c4d",
+                "email": EMAIL,
+            }
+        ],
+    }
+).encode()
+
+
+def upstream_app(environ, start_response):
+    """Answers like Sage's contact list, as fast as it can (after BENCH_UPSTREAM_DELAY_MS, if set)."""
+    delay = float(os.environ.get("BENCH_UPSTREAM_DELAY_MS", "0")) / 1000
+    if delay:
+        time.sleep(delay)
+    if environ.get("HTTP_AUTHORIZATION") != f"Bearer {UPSTREAM_TOKEN}":
+        body = b'[{"$severity": "error", "$dataCode": "AuthorizationFailure", "$message": "Bad token", "$source": ""}]'
+        start_response(
+            "401 Unauthorized", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))]
+        )
+        return [body]
+    start_response(
+        "200 OK",
+        [
+            ("Content-Type", "application/json; charset=utf-8"),
+            ("Content-Length", str(len(_CONTACTS))),
+            ("X-Business", environ.get("HTTP_X_BUSINESS", BUSINESS_ID)),
+        ],
+    )
+    return [_CONTACTS]
+
+
+# --- setting up -----------------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_until_up(url: str, *, seconds: float = 30) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            requests.get(url, timeout=1)
+            return
+        except requests.ConnectionError:
+            time.sleep(0.1)
+    raise SystemExit(f"{url} did not come up within {seconds:.0f}s")
+
+
+def app_environment(args, scratch: Path, app_port: int, upstream_port: int) -> dict:
+    from cryptography.fernet import Fernet
+
+    env = {
+        **os.environ,
+        "DEBUG": "0",
+        "SECRET_KEY": "bench-only-secret-key",
+        "ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "SITE_URL": f"http://127.0.0.1:{app_port}",
+        "SAGEINT_ENV_FILE": str(scratch / "no.env"),
+        "SAGEINT_VAR_DIR": str(scratch / "var"),
+        "DATABASE_URL": args.database_url or f"sqlite:///{scratch / 'bench.sqlite3'}",
+        "STATIC_MANIFEST": "0",
+        "SAGE_SANDBOX_ENABLED": "0",
+        "SAGE_API_URL": f"http://127.0.0.1:{upstream_port}/v3.1",
+        "SAGE_DEV_CLIENT_ID": "bench-client",
+        "SAGE_DEV_CLIENT_SECRET": "bench-client-secret",
+        "SAGEINT_USER_TOKEN_SECRET": USER_TOKEN_SECRET,
+        "SAGEINT_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
+        "LOG_LEVEL": "WARNING",
+        "PYTHONPATH": str(ROOT),
+    }
+    env.pop("DJANGO_SETTINGS_MODULE", None)
+    return env
+
+
+SETUP_CODE = f"""
+from datetime import timedelta
+from django.utils import timezone
+from connections import crypto
+from connections.models import Connection, EndUser
+end_user, _ = EndUser.objects.get_or_create(kind=EndUser.Kind.EXTERNAL, external_id={END_USER_SUB!r})
+Connection.objects.update_or_create(end_user=end_user, defaults=dict(
+    client_id="bench-client", credentials_mode="dev_env", scopes="full_access",
+    business_id={BUSINESS_ID!r}, business_name="Bench Ltd",
+    access_token_encrypted=crypto.encrypt({UPSTREAM_TOKEN!r}),
+    access_token_expires_at=timezone.now() + timedelta(days=30),
+    refresh_token_encrypted=crypto.encrypt("bench-refresh-token"),
+    refresh_token_expires_at=timezone.now() + timedelta(days=30),
+))
+"""
+
+
+def prepare_database(env: dict) -> None:
+    manage = [PYTHON, str(ROOT / "manage.py")]
+    subprocess.run([*manage, "migrate", "--run-syncdb", "-v", "0"], env=env, cwd=ROOT, check=True)
+    subprocess.run([*manage, "shell", "-c", SETUP_CODE], env=env, cwd=ROOT, check=True)
+
+
+def start_gunicorn(
+    app: str, port: int, env: dict, *, workers: int, threads: int, log: Path
+) -> subprocess.Popen:
+    command = [
+        PYTHON, "-m", "gunicorn", app,
+        "--bind", f"127.0.0.1:{port}",
+        "--workers", str(workers),
+        "--worker-class", "gthread",
+        "--threads", str(threads),
+        "--keep-alive", "30",
+        "--backlog", "256",
+        "--log-level", "warning",
+    ]  # fmt: skip
+    return subprocess.Popen(
+        command, env=env, cwd=ROOT, stdout=log.open("w"), stderr=subprocess.STDOUT, start_new_session=True
+    )
+
+
+def stop(process: subprocess.Popen) -> None:
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+
+
+# --- measuring ------------------------------------------------------------------------------------------
+
+
+def measure(url: str, headers: dict, *, clients: int, seconds: float, warmup: float) -> dict:
+    """`clients` threads, each with a keep-alive session, sending `url` back to back for `seconds`."""
+    latencies: list[list[float]] = [[] for _ in range(clients)]
+    errors = [0] * clients
+    start_barrier = threading.Barrier(clients + 1)
+    window: dict[str, float] = {}
+
+    def client(index: int) -> None:
+        session = requests.Session()
+        session.headers.update(headers)
+        warm_until = time.monotonic() + warmup
+        while time.monotonic() < warm_until:
+            session.get(url, timeout=30)
+        start_barrier.wait()
+        mine = latencies[index]
+        while True:
+            began = time.perf_counter()
+            if began >= window["end"]:
+                break
+            response = session.get(url, timeout=30)
+            took = time.perf_counter() - began
+            if response.status_code != 200:
+                errors[index] += 1
+            mine.append(took)
+        session.close()
+
+    threads = [threading.Thread(target=client, args=(index,)) for index in range(clients)]
+    for thread in threads:
+        thread.start()
+    # The window starts once everybody is warm; perf_counter is shared by all threads.
+    window["end"] = float("inf")
+    start_barrier.wait()
+    started = time.perf_counter()
+    window["end"] = started + seconds
+    for thread in threads:
+        thread.join()
+    elapsed = time.perf_counter() - started
+    flat = sorted(latency for per_client in latencies for latency in per_client)
+    if not flat:
+        raise SystemExit(f"no request completed against {url}")
+    return {
+        "requests": len(flat),
+        "errors": sum(errors),
+        "median_ms": statistics.median(flat) * 1000,
+        "p95_ms": flat[min(len(flat) - 1, int(len(flat) * 0.95))] * 1000,
+        "rps": len(flat) / elapsed,
+    }
+
+
+def profile_in_process(env: dict, *, calls: int) -> None:
+    """cProfile of proxied calls inside one process (Django test client, the same stub upstream)."""
+    code = f"""
+import cProfile, pstats, django
+django.setup()
+from django.test import Client
+from sageint_sdk import mint_user_token
+token = mint_user_token({USER_TOKEN_SECRET!r}, {END_USER_SUB!r}, expires_in=3600)
+client = Client(HTTP_AUTHORIZATION="Bearer " + token)
+url = "/api/v1/proxy/sageaccounting/contacts?email={EMAIL}"
+for _ in range(50):
+    assert client.get(url).status_code == 200
+profiler = cProfile.Profile()
+profiler.enable()
+for _ in range({calls}):
+    client.get(url)
+profiler.disable()
+stats = pstats.Stats(profiler)
+stats.sort_stats("cumulative").print_stats(r"(connections|api|jwt|cryptography|django/db/models/query|requests/sessions|django/core/handlers/base)", 25)
+print("per call: %.2f ms" % (stats.total_tt / {calls} * 1000))
+"""
+    profile_env = {**env, "DJANGO_SETTINGS_MODULE": "sageint.settings"}
+    subprocess.run([PYTHON, "-c", code], env=profile_env, cwd=ROOT, check=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--seconds", type=float, default=5.0, help="measuring time per scenario")
+    parser.add_argument("--warmup", type=float, default=1.0, help="warm-up time per scenario")
+    parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 16])
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 2, help="sageint gunicorn workers")
+    parser.add_argument("--threads", type=int, default=8, help="threads per sageint worker")
+    parser.add_argument(
+        "--upstream-delay-ms", type=float, default=0.0, help="stub's answer delay (Sage's latency)"
+    )
+    parser.add_argument("--database-url", default="", help="default: a scratch SQLite file")
+    parser.add_argument("--profile", action="store_true", help="also profile proxied calls in-process")
+    parser.add_argument("--keep", action="store_true", help="keep the scratch directory (logs, database)")
+    args = parser.parse_args()
+
+    sys.path.insert(0, str(ROOT / "sdk"))
+    from sageint_sdk import mint_user_token
+
+    scratch = Path(tempfile.mkdtemp(prefix="sageint-bench-"))
+    app_port, upstream_port = free_port(), free_port()
+    env = app_environment(args, scratch, app_port, upstream_port)
+    processes = []
+    try:
+        prepare_database(env)
+        upstream_env = {**env, "BENCH_UPSTREAM_DELAY_MS": str(args.upstream_delay_ms)}
+        processes.append(
+            start_gunicorn(
+                "bench.proxy_overhead:upstream_app", upstream_port, upstream_env,
+                workers=1, threads=max(args.concurrency) + 4, log=scratch / "upstream.log",
+            )
+        )  # fmt: skip
+        processes.append(
+            start_gunicorn(
+                "sageint.wsgi:application", app_port, env,
+                workers=args.workers, threads=args.threads, log=scratch / "sageint.log",
+            )
+        )  # fmt: skip
+        wait_until_up(f"http://127.0.0.1:{upstream_port}/")
+        wait_until_up(f"http://127.0.0.1:{app_port}/api/v1/openapi.json")
+
+        direct = (f"http://127.0.0.1:{upstream_port}/v3.1/contacts?email={EMAIL}", {
+            "Authorization": f"Bearer {UPSTREAM_TOKEN}", "X-Business": BUSINESS_ID, "Accept": "application/json"})  # fmt: skip
+        user_token = mint_user_token(USER_TOKEN_SECRET, END_USER_SUB, expires_in=3600)
+        proxied = (f"http://127.0.0.1:{app_port}/api/v1/proxy/sageaccounting/contacts?email={EMAIL}", {
+            "Authorization": f"Bearer {user_token}", "Accept": "application/json"})  # fmt: skip
+        check = requests.get(proxied[0], headers=proxied[1], timeout=10)
+        if check.status_code != 200:
+            raise SystemExit(f"the proxy answered {check.status_code}: {check.text[:500]}")
+
+        print(
+            f"sageint bench: {os.cpu_count()} CPUs, sageint gunicorn {args.workers} workers x {args.threads} threads, "
+            f"upstream delay {args.upstream_delay_ms:g} ms, {args.seconds:g} s per scenario, "
+            f"database {'SQLite' if not args.database_url else args.database_url.split(':')[0]}"
+        )
+        print(f"{'scenario':<22}{'requests':>9}{'errors':>7}{'median ms':>11}{'p95 ms':>9}{'req/s':>9}")
+        results = {}
+        for clients in args.concurrency:
+            for name, (url, headers) in (("direct", direct), ("proxied", proxied)):
+                result = measure(url, headers, clients=clients, seconds=args.seconds, warmup=args.warmup)
+                results[(name, clients)] = result
+                print(
+                    f"{name + f' x{clients}':<22}{result['requests']:>9}{result['errors']:>7}"
+                    f"{result['median_ms']:>11.2f}{result['p95_ms']:>9.2f}{result['rps']:>9.0f}"
+                )
+        print()
+        for clients in args.concurrency:
+            direct_result, proxied_result = results[("direct", clients)], results[("proxied", clients)]
+            added = proxied_result["median_ms"] - direct_result["median_ms"]
+            added_p95 = proxied_result["p95_ms"] - direct_result["p95_ms"]
+            share = proxied_result["rps"] / direct_result["rps"]
+            verdicts = []
+            if clients == 1:
+                verdicts.append("target ≤ 2 ms: " + ("met" if added <= 2 else "MISSED"))
+            if clients == 16:
+                verdicts.append("target ≥ 80 %: " + ("met" if share >= 0.8 else "MISSED"))
+            print(
+                f"{clients:>2} client(s): added latency median {added:+.2f} ms, p95 {added_p95:+.2f} ms; "
+                f"proxy throughput {share:.0%} of direct" + (f"  ({'; '.join(verdicts)})" if verdicts else "")
+            )
+        if args.profile:
+            print("\nIn-process profile of proxied calls:")
+            profile_in_process(env, calls=300)
+    finally:
+        for process in reversed(processes):
+            stop(process)
+        if args.keep:
+            print(f"scratch directory kept: {scratch}")
+        else:
+            shutil.rmtree(scratch, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

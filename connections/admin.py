@@ -1,0 +1,178 @@
+"""Admin: the integration settings (one row, secret write-only) and read-only views of end users,
+connections and their audit events. No token or secret is ever a field here."""
+
+from django import forms
+from django.contrib import admin
+from django.shortcuts import redirect
+from django.urls import reverse
+from django.utils.html import format_html
+
+from .credentials import CredentialsMode, current_mode, redirect_url, sage_credentials, set_client_secret
+from .models import Connection, ConnectionEvent, EndUser, IntegrationSettings
+
+
+class IntegrationSettingsForm(forms.ModelForm):
+    client_secret = forms.CharField(
+        label="Client secret",
+        required=False,
+        strip=True,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
+        help_text="Write-only: it is stored encrypted and never shown. Leave blank to keep the current secret.",
+    )
+    use_development_keys = forms.BooleanField(
+        required=False,
+        label="Use development keys",
+        help_text="Clear the client ID and secret and fall back to the development keys.",
+    )
+
+    class Meta:
+        model = IntegrationSettings
+        fields = ["client_id", "client_secret", "use_development_keys", "scope", "enabled"]
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("use_development_keys"):
+            cleaned["client_id"] = ""
+            self.instance.client_id = ""
+        # Half-filled credentials are refused by IntegrationSettings.clean(), once the secret is on the instance.
+        return cleaned
+
+    def _post_clean(self):
+        # Put the new secret on the instance before the model's own clean() checks that both are set.
+        cleaned = getattr(self, "cleaned_data", {})
+        if cleaned.get("use_development_keys"):
+            set_client_secret(self.instance, "")
+        elif cleaned.get("client_secret"):
+            set_client_secret(self.instance, cleaned["client_secret"])
+        super()._post_clean()
+
+
+@admin.register(IntegrationSettings)
+class IntegrationSettingsAdmin(admin.ModelAdmin):
+    form = IntegrationSettingsForm
+    readonly_fields = ["credentials_in_effect", "redirect_url_field", "sage_endpoints", "secret_stored"]
+    fieldsets = [
+        (
+            "Sage application",
+            {
+                "fields": [
+                    "credentials_in_effect",
+                    "client_id",
+                    "client_secret",
+                    "secret_stored",
+                    "use_development_keys",
+                ]
+            },
+        ),
+        ("Register this at Sage", {"fields": ["redirect_url_field"]}),
+        ("Connections", {"fields": ["scope", "enabled", "sage_endpoints"]}),
+    ]
+
+    def has_add_permission(self, request) -> bool:
+        return False  # the one row is created on first visit
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    def changelist_view(self, request, extra_context=None):
+        if not self.has_view_or_change_permission(request):
+            return super().changelist_view(request, extra_context)
+        integration = IntegrationSettings.load()
+        return redirect(reverse("admin:connections_integrationsettings_change", args=[integration.pk]))
+
+    @admin.display(description="Credentials in effect")
+    def credentials_in_effect(self, obj: IntegrationSettings) -> str:
+        return CredentialsMode.LABELS[current_mode(obj)]
+
+    @admin.display(description="Client secret stored")
+    def secret_stored(self, obj: IntegrationSettings) -> str:
+        return "yes (hidden)" if obj.has_client_secret else "no"
+
+    @admin.display(description="Redirect URL")
+    def redirect_url_field(self, obj: IntegrationSettings) -> str:
+        return format_html(
+            '<code id="sage-redirect-url">{}</code> '
+            '<button type="button" class="button" '
+            "onclick=\"navigator.clipboard.writeText(document.getElementById('sage-redirect-url').textContent)"
+            ".then(() => {{ this.textContent = 'Copied'; }})\">Copy</button>"
+            '<div class="help">In Sage\'s developer portal: My Account → Applications → your app → '
+            "Callback URLs. It must match character for character.</div>",
+            redirect_url(),
+        )
+
+    @admin.display(description="Sage endpoints")
+    def sage_endpoints(self, obj: IntegrationSettings) -> str:
+        credentials = sage_credentials(obj) if obj.pk else None
+        if credentials is None:
+            return "—"
+        return format_html(
+            "Authorize: <code>{}</code><br>Token: <code>{}</code><br>API: <code>{}</code>",
+            credentials.auth_url,
+            credentials.token_url,
+            credentials.api_url,
+        )
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(EndUser)
+class EndUserAdmin(ReadOnlyAdmin):
+    list_display = ["__str__", "kind", "external_id", "created_at"]
+    list_filter = ["kind"]
+    search_fields = ["external_id", "display_name"]
+
+
+@admin.register(Connection)
+class ConnectionAdmin(ReadOnlyAdmin):
+    list_display = [
+        "end_user",
+        "status",
+        "business_name",
+        "sage_user_email",
+        "connected_at",
+        "last_refreshed_at",
+    ]
+    list_filter = ["status", "credentials_mode"]
+    search_fields = ["end_user__external_id", "sage_user_email", "business_name"]
+    # Listed explicitly so the encrypted token columns can never appear.
+    fields = [
+        "end_user",
+        "status",
+        "reconnect_reason",
+        "credentials_mode",
+        "client_id",
+        "scopes",
+        "country",
+        "sage_user_id",
+        "sage_user_email",
+        "sage_user_name",
+        "business_id",
+        "business_name",
+        "lead_business_id",
+        "businesses",
+        "connected_at",
+        "access_token_expires_at",
+        "refresh_token_expires_at",
+        "last_refreshed_at",
+        "last_refresh_attempt_at",
+        "refresh_count",
+        "refresh_failures",
+        "last_refresh_error",
+    ]
+
+
+@admin.register(ConnectionEvent)
+class ConnectionEventAdmin(ReadOnlyAdmin):
+    list_display = ["created_at", "kind", "end_user", "business_id", "detail"]
+    list_filter = ["kind"]
+    search_fields = ["end_user__external_id", "detail"]
+    date_hierarchy = "created_at"
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
