@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import json
+from collections.abc import Callable
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
@@ -64,11 +65,28 @@ def _read_json_body(request) -> bytes | None:
     return body
 
 
-def _sage_answer(sage_response) -> HttpResponse:
-    response = HttpResponse(
+class ProxiedResponse(HttpResponse):
+    """Sage's answer. The WSGI server calls close() once the body is sent: the request-log row is written
+    then, so the caller never waits for it."""
+
+    def __init__(self, *args, after_send: list[Callable[[], None]], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.after_send = after_send
+
+    def close(self) -> None:
+        try:
+            for callback in self.after_send:
+                callback()
+        finally:
+            super().close()
+
+
+def _sage_answer(sage_response, *, after_send: list[Callable[[], None]]) -> HttpResponse:
+    response = ProxiedResponse(
         sage_response.content,
         status=sage_response.status_code,
         content_type=sage_response.headers.get("Content-Type", "application/octet-stream"),
+        after_send=after_send,
     )
     for name in PASSED_RESPONSE_HEADERS:
         if name in sage_response.headers:
@@ -92,6 +110,7 @@ def proxy_view(request, integration: str, sage_path: str):
     end_user = authenticate_end_user(request)
     body = _read_json_body(request) if request.method in METHODS_WITH_BODY else None
     headers = {"Accept": request.headers["Accept"]} if "Accept" in request.headers else None
+    deferred_log: list[Callable[[], None]] = []
     sage_response = proxy.request(
         end_user,
         "/" + sage_path,
@@ -100,8 +119,9 @@ def proxy_view(request, integration: str, sage_path: str):
         data=body,
         headers=headers,
         source="http",
+        defer_log=deferred_log.append,
     )
-    return _sage_answer(sage_response)
+    return _sage_answer(sage_response, after_send=deferred_log)
 
 
 def openapi_view(request):

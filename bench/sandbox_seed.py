@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -43,11 +44,10 @@ def main() -> None:
 
     django.setup()
     from django.core.management import call_command
+    from django.test.utils import override_settings
 
     from sandbox.models import Business
     from sandbox.seed_identities import demo_business
-
-    from django.test.utils import override_settings
 
     # Tables straight from the models, so the bench runs whether or not sandbox migrations exist yet.
     with override_settings(MIGRATION_MODULES={"sandbox": None}):
@@ -73,6 +73,8 @@ def main() -> None:
     print(f"Database: {os.environ['DATABASE_URL'].split('@')[-1]}")
 
     _time_one_page(business)
+    if not args.database_url:
+        shutil.rmtree(scratch, ignore_errors=True)
 
 
 def _time_one_page(business) -> None:

@@ -2,6 +2,7 @@
 connections and their audit events. No token or secret is ever a field here."""
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin
 from django.shortcuts import redirect
 from django.urls import reverse
@@ -82,7 +83,11 @@ class IntegrationSettingsAdmin(admin.ModelAdmin):
 
     @admin.display(description="Credentials in effect")
     def credentials_in_effect(self, obj: IntegrationSettings) -> str:
-        return CredentialsMode.LABELS[current_mode(obj)]
+        mode = current_mode(obj)
+        label = CredentialsMode.LABELS[mode]
+        if mode == CredentialsMode.SANDBOX and not settings.SAGE_SANDBOX_ENABLED:
+            return f"{label} — but the sandbox is switched off here (SAGE_SANDBOX_ENABLED): enter Sage credentials"
+        return label
 
     @admin.display(description="Client secret stored")
     def secret_stored(self, obj: IntegrationSettings) -> str:

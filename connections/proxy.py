@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 import re
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -119,6 +119,7 @@ def request(
     headers: Mapping[str, str] | None = None,
     timeout: float | None = None,
     source: str = "python",
+    defer_log: Callable[[Callable[[], None]], None] | None = None,
 ) -> requests.Response:
     """Send `method path` to Sage for `end_user`'s connection and return Sage's answer, whatever its status.
 
@@ -128,6 +129,9 @@ def request(
     Raises UnsafePath / UnsupportedMethod before anything is sent; NotConnected / ReconnectRequired when the end
     user has no usable connection; SageUnavailable / SageTimeout when Sage could not be reached. Sage's own error
     answers (4xx/5xx) are returned, not raised. Retries, refresh and X-Business are the Sage client's job.
+
+    Every call that reached for Sage writes one request-log row. `defer_log` (used by the HTTP API) receives
+    the write instead of running it, so it can happen after the answer is on its way to the caller.
     """
     method = method.upper()
     if method not in ALLOWED_METHODS:
@@ -168,23 +172,30 @@ def request(
             failure=failure,
             duration_ms=round((time.perf_counter() - started) * 1000),
             source=source,
+            defer_log=defer_log if response is not None else None,
         )
 
 
-def _record(*, end_user, method, path, query, response, failure, duration_ms, source) -> None:
-    # The call to Sage has happened (a write may have been made): a failure to log must never turn Sage's
-    # answer into an error, or the caller would retry a write that already succeeded.
-    try:
-        record_call(
-            end_user=end_user,
-            method=method,
-            path=path,
-            query_names=[name for name, _ in query],
-            status_code=response.status_code if response is not None else None,
-            failure=failure,
-            attempts=getattr(response, "sageint_attempts", None) if response is not None else None,
-            duration_ms=duration_ms,
-            source=source,
-        )
-    except Exception:
-        logger.exception("Could not write the request log row for %s %s", method, path)
+def _record(*, end_user, method, path, query, response, failure, duration_ms, source, defer_log) -> None:
+    def write() -> None:
+        # The call to Sage has happened (a write may have been made): a failure to log must never turn
+        # Sage's answer into an error, or the caller would retry a write that already succeeded.
+        try:
+            record_call(
+                end_user=end_user,
+                method=method,
+                path=path,
+                query_names=[name for name, _ in query],
+                status_code=response.status_code if response is not None else None,
+                failure=failure,
+                attempts=getattr(response, "sageint_attempts", None) if response is not None else None,
+                duration_ms=duration_ms,
+                source=source,
+            )
+        except Exception:
+            logger.exception("Could not write the request log row for %s %s", method, path)
+
+    if defer_log is None:
+        write()
+    else:
+        defer_log(write)

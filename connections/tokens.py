@@ -178,10 +178,13 @@ def _call_refresh(connection: Connection, credentials: SageCredentials) -> Token
     return token_endpoint.refresh(credentials=credentials, refresh_token=refresh_token)
 
 
-def _require_reconnect(connection: Connection, reason: str) -> ReconnectRequired:
+def _require_reconnect(
+    connection: Connection, reason: str, *, count_failure: bool = True
+) -> ReconnectRequired:
     connection.status = Connection.Status.RECONNECT_REQUIRED
     connection.reconnect_reason = reason[:500]
-    connection.refresh_failures += 1
+    if count_failure:
+        connection.refresh_failures += 1
     connection.last_refresh_error = reason[:500]
     connection.refresh_lease_expires_at = None
     _save(connection)
@@ -200,7 +203,9 @@ def _count_failure(connection: Connection, reason: str) -> Exception:
     connection.last_refresh_error = reason[:500]
     if connection.refresh_failures >= settings.SAGE_REFRESH_MAX_FAILURES:
         return _require_reconnect(
-            connection, f"refreshing the Sage token failed {connection.refresh_failures} times in a row."
+            connection,
+            f"refreshing the Sage token failed {connection.refresh_failures} times in a row.",
+            count_failure=False,
         )
     connection.refresh_lease_expires_at = None
     _save(connection)

@@ -3,7 +3,6 @@
 import base64
 import hashlib
 import os
-import os
 from pathlib import Path
 
 import environ

@@ -46,3 +46,19 @@ def format_amount(value: Decimal | None) -> str | None:
     if value is None:
         return None
     return str(round_money(Decimal(value)))
+
+
+# Sage businesses trade in their country's currency; the sandbox keeps to that (no foreign currency).
+CURRENCY_BY_COUNTRY = {
+    "GB": "GBP",
+    "IE": "EUR",
+    "US": "USD",
+    "CA": "CAD",
+    "DE": "EUR",
+    "ES": "EUR",
+    "FR": "EUR",
+}
+
+
+def currency_for_country(country_code: str) -> str:
+    return CURRENCY_BY_COUNTRY.get(country_code, "EUR")

@@ -15,7 +15,7 @@ from decimal import Decimal
 from django.db import transaction
 from django.db.models import Max
 
-from sandbox.amounts import ZERO, round_money
+from sandbox.amounts import ZERO, currency_for_country, round_money
 from sandbox.models import (
     AccessToken,
     AuthorizationCode,
@@ -64,7 +64,6 @@ DEMO_SIZES = {
     "eve-lapsed": (5, 3),
 }
 
-CURRENCIES = {"GB": "GBP", "IE": "EUR", "US": "USD", "CA": "CAD"}
 TAX_RATES = {
     "GB": [
         ("GB_STANDARD", "Standard", "20.00"),
@@ -219,7 +218,7 @@ def business_key(business: Business) -> str | None:
 
 
 def currency_for(business: Business) -> str:
-    return CURRENCIES.get(business.country_code, "EUR")
+    return currency_for_country(business.country_code)
 
 
 # --- reference data ----------------------------------------------------------------------------------

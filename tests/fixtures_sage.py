@@ -45,7 +45,9 @@ class InProcessSandboxAdapter(BaseAdapter):
         self._lock = threading.Lock()
         self._faults: list[dict] = []
 
-    def inject(self, path_suffix: str, *, status: int, body: bytes = b"", headers=None, times: int | None = None):
+    def inject(
+        self, path_suffix: str, *, status: int, body: bytes = b"", headers=None, times: int | None = None
+    ):
         """Answer requests whose path ends with `path_suffix` with this status instead of the sandbox's."""
         self._faults.append(
             {"suffix": path_suffix, "status": status, "body": body, "headers": headers or {}, "times": times}

@@ -270,7 +270,7 @@ def _list(request):
 
 @accounting_endpoint
 def contact_payments_collection(request):
-    if request.method == "GET":
+    if request.method in ("GET", "HEAD"):
         return _list(request)
     if request.method == "POST":
         payment = create_payment(business=request.business, body=wrapped_body(request, "contact_payment"))
@@ -282,7 +282,7 @@ def contact_payments_collection(request):
 @accounting_endpoint
 def contact_payment_detail(request, key: str):
     payment = get_alive(_with_details(ContactPayment.objects.filter(business=request.business)), key)
-    if request.method == "GET":
+    if request.method in ("GET", "HEAD"):
         return JsonResponse(serialize_payment(payment))
     if request.method == "DELETE":
         delete_payment(payment=payment)

@@ -6,6 +6,7 @@ from django.db import transaction
 from django.db.models import Exists, OuterRef, Q
 from django.http import HttpResponse, JsonResponse
 
+from sandbox.amounts import currency_for_country
 from sandbox.collections import paginate
 from sandbox.models.accounting import Contact, ContactPayment, SalesInvoice
 from sandbox.models.identity import COUNTRY_NAMES
@@ -168,6 +169,7 @@ def create_contact(*, business, body: dict) -> Contact:
         fields["reference"] = _generated_reference(business, fields["name"])
     _check_reference_free(validator, business, fields["reference"])
     validator.raise_if_any()
+    fields.setdefault("currency_code", currency_for_country(business.country_code))
     moment = now()
     return Contact.objects.create(business=business, created_at=moment, updated_at=moment, **fields)
 
@@ -226,7 +228,7 @@ def _list(request):
 
 @accounting_endpoint
 def contacts_collection(request):
-    if request.method == "GET":
+    if request.method in ("GET", "HEAD"):
         return _list(request)
     if request.method == "POST":
         contact = create_contact(business=request.business, body=wrapped_body(request, "contact"))
@@ -237,7 +239,7 @@ def contacts_collection(request):
 @accounting_endpoint
 def contact_detail(request, key: str):
     contact = get_alive(Contact.objects.filter(business=request.business), key)
-    if request.method == "GET":
+    if request.method in ("GET", "HEAD"):
         return JsonResponse(serialize_contact(contact))
     if request.method == "PUT":
         contact = update_contact(contact=contact, body=wrapped_body(request, "contact"))

@@ -70,13 +70,13 @@ def _code_views(collection: str, names: dict[str, str]):
 
     @accounting_endpoint
     def code_list(request):
-        if request.method != "GET":
+        if request.method not in ("GET", "HEAD"):
             return method_not_allowed(request)
         return paginate(request, codes, path=f"/{collection}", serialize=_serialize_code)
 
     @accounting_endpoint
     def code_detail(request, key: str):
-        if request.method != "GET":
+        if request.method not in ("GET", "HEAD"):
             return method_not_allowed(request)
         if key not in names:
             raise not_found()
@@ -112,7 +112,7 @@ def serialize_tax_rate(rate: TaxRate) -> dict:
 
 @accounting_endpoint
 def tax_rates_collection(request):
-    if request.method != "GET":
+    if request.method not in ("GET", "HEAD"):
         return method_not_allowed(request)
     rates = TaxRate.objects.filter(business=request.business).order_by("-percentage", "key")
     return paginate(request, rates, path="/tax_rates", serialize=serialize_tax_rate)
@@ -120,7 +120,7 @@ def tax_rates_collection(request):
 
 @accounting_endpoint
 def tax_rate_detail(request, key: str):
-    if request.method != "GET":
+    if request.method not in ("GET", "HEAD"):
         return method_not_allowed(request)
     rate = TaxRate.objects.filter(business=request.business, key=key).first()
     if rate is None:
@@ -164,7 +164,7 @@ def serialize_ledger_account(ledger: LedgerAccount) -> dict:
 
 @accounting_endpoint
 def ledger_accounts_collection(request):
-    if request.method != "GET":
+    if request.method not in ("GET", "HEAD"):
         return method_not_allowed(request)
     ledgers = filter_changes(request, LedgerAccount.objects.filter(business=request.business)).select_related(
         "tax_rate"
@@ -190,7 +190,7 @@ def ledger_accounts_collection(request):
 
 @accounting_endpoint
 def ledger_account_detail(request, key: str):
-    if request.method != "GET":
+    if request.method not in ("GET", "HEAD"):
         return method_not_allowed(request)
     ledger = get_alive(
         LedgerAccount.objects.filter(business=request.business).select_related("tax_rate"), key
@@ -231,7 +231,7 @@ def serialize_bank_account(account: BankAccount) -> dict:
 
 @accounting_endpoint
 def bank_accounts_collection(request):
-    if request.method != "GET":
+    if request.method not in ("GET", "HEAD"):
         return method_not_allowed(request)
     accounts = filter_changes(request, BankAccount.objects.filter(business=request.business)).select_related(
         "ledger_account"
@@ -247,7 +247,7 @@ def bank_accounts_collection(request):
 
 @accounting_endpoint
 def bank_account_detail(request, key: str):
-    if request.method != "GET":
+    if request.method not in ("GET", "HEAD"):
         return method_not_allowed(request)
     account = get_alive(
         BankAccount.objects.filter(business=request.business).select_related("ledger_account"), key

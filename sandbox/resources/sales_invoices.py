@@ -251,6 +251,8 @@ def _save_lines(invoice: SalesInvoice, lines: list[tuple[SalesInvoiceLine, objec
 
 
 def _next_number(business) -> int:
+    # Lock the business row so two concurrent creates (PostgreSQL) cannot take the same number.
+    type(business).objects.select_for_update().filter(pk=business.pk).exists()
     highest = SalesInvoice.objects.filter(business=business).aggregate(highest=Max("number"))["highest"]
     return (highest or 0) + 1
 
@@ -265,6 +267,7 @@ def create_invoice(*, business, body: dict) -> SalesInvoice:
     contact = fields["contact"]
     if "due_date" not in fields:
         fields["due_date"] = fields["date"] + dt.timedelta(days=contact.credit_days or DEFAULT_PAYMENT_DAYS)
+    fields.setdefault("currency_code", contact.currency_code)
     moment = now()
     invoice = SalesInvoice(
         business=business,
@@ -397,7 +400,7 @@ def _detail_answer(request, invoice: SalesInvoice, status: int = 200) -> JsonRes
 
 @accounting_endpoint
 def sales_invoices_collection(request):
-    if request.method == "GET":
+    if request.method in ("GET", "HEAD"):
         return list_invoices(request)
     if request.method == "POST":
         invoice = create_invoice(business=request.business, body=wrapped_body(request, "sales_invoice"))
@@ -408,7 +411,7 @@ def sales_invoices_collection(request):
 @accounting_endpoint
 def sales_invoice_detail(request, key: str):
     invoice = get_alive(SalesInvoice.objects.filter(business=request.business), key)
-    if request.method == "GET":
+    if request.method in ("GET", "HEAD"):
         return _detail_answer(request, invoice)
     if request.method == "PUT":
         invoice = update_invoice(invoice=invoice, body=wrapped_body(request, "sales_invoice"))

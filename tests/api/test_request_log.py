@@ -118,3 +118,24 @@ def test_admin_cannot_add_or_edit_rows(admin_client):
     assert admin_client.post(f"/admin/api/requestlog/{row.pk}/change/", {"path": "/x"}).status_code == 403
     row.refresh_from_db()
     assert row.path == "/contacts"
+
+
+def test_a_failing_log_write_never_turns_sages_answer_into_an_error(
+    client, connected_end_user, bearer_for, monkeypatch, sandbox_transport
+):
+    def broken_create(**kwargs):
+        raise RuntimeError("database is locked")
+
+    monkeypatch.setattr(RequestLog.objects, "create", broken_create)
+
+    response = client.post(
+        "/api/v1/proxy/sageaccounting/contacts",
+        data={"contact": {"name": "Logged Or Not Ltd", "contact_type_ids": ["CUSTOMER"]}},
+        content_type="application/json",
+        **bearer_for(connected_end_user),
+    )
+
+    assert response.status_code == 201
+    assert sandbox_transport.count("/contacts", method="POST") == 1
+    monkeypatch.undo()
+    assert RequestLog.objects.count() == 0

@@ -103,7 +103,9 @@ def test_declining_at_sage_shows_a_clear_page_and_connects_nothing(demo_browser,
 
 def test_sage_error_with_reason_is_shown(demo_browser, sandbox_transport):
     state = parse_qs(urlsplit(start(demo_browser)).query)["state"][0]
-    response = demo_browser.get(CALLBACK, {"error": "Invalid request", "reason": "Email already in use", "state": state})
+    response = demo_browser.get(
+        CALLBACK, {"error": "Invalid request", "reason": "Email already in use", "state": state}
+    )
     assert response.status_code == 400
     assert "Email already in use" in response.content.decode()
 
@@ -173,7 +175,10 @@ def test_token_exchange_outage_shows_a_message_and_logs_no_secret(demo_browser, 
     with caplog.at_level(logging.DEBUG):
         response = demo_browser.get(CALLBACK, {"code": "the-one-time-code", "state": state})
     assert response.status_code == 400
-    assert "could not be reached" in response.content.decode() or "answered HTTP 503" in response.content.decode()
+    assert (
+        "could not be reached" in response.content.decode()
+        or "answered HTTP 503" in response.content.decode()
+    )
     assert not Connection.objects.exists()
     assert "the-one-time-code" not in caplog.text
     assert settings.SAGE_SANDBOX_CLIENT_SECRET not in caplog.text
@@ -235,7 +240,9 @@ def test_disconnect_revokes_at_sage_deletes_tokens_and_keeps_the_audit(demo_brow
 @responses.activate
 def test_disconnect_still_forgets_tokens_when_revocation_fails(demo_browser, make_connection, settings):
     make_connection(sub="x")  # an unrelated connection stays
-    end_user = EndUser.objects.create(kind=EndUser.Kind.ACCOUNT, external_id=str(demo_browser.user.pk), user=demo_browser.user)
+    end_user = EndUser.objects.create(
+        kind=EndUser.Kind.ACCOUNT, external_id=str(demo_browser.user.pk), user=demo_browser.user
+    )
     Connection.objects.create(end_user=end_user, client_id="c", refresh_token_encrypted=crypto.encrypt("r"))
     responses.post(f"{settings.SAGE_SANDBOX_URL}/oauth/revoke", status=500)
     demo_browser.post(reverse("connections:disconnect"))

@@ -47,7 +47,7 @@ def test_same_sub_is_the_same_end_user(db, user_token_for):
 
 
 def test_expired_token_gets_a_clear_401_page(db, user_token_for):
-    browser, response = open_link(user_token_for("cust-1", expires_in=-120))
+    _, response = open_link(user_token_for("cust-1", expires_in=-120))
     assert response.status_code == 401
     assert "expired" in response.content.decode()
     assert not EndUser.objects.exists()
@@ -107,12 +107,16 @@ def test_public_key_used_as_hmac_secret_is_refused(db, rsa_keys, settings):
     settings.SAGEINT_USER_TOKEN_SECRET = ""
     _, public_pem = rsa_keys
     header = base64.urlsafe_b64encode(json.dumps({"alg": "HS256", "typ": "JWT"}).encode()).rstrip(b"=")
-    body = base64.urlsafe_b64encode(json.dumps({"sub": "x", "exp": int(time.time()) + 60}).encode()).rstrip(b"=")
+    body = base64.urlsafe_b64encode(json.dumps({"sub": "x", "exp": int(time.time()) + 60}).encode()).rstrip(
+        b"="
+    )
     import hashlib
     import hmac
 
     signing_input = header + b"." + body
-    signature = base64.urlsafe_b64encode(hmac.new(public_pem, signing_input, hashlib.sha256).digest()).rstrip(b"=")
+    signature = base64.urlsafe_b64encode(hmac.new(public_pem, signing_input, hashlib.sha256).digest()).rstrip(
+        b"="
+    )
     with pytest.raises(InvalidUserToken):
         end_user_from_token((signing_input + b"." + signature).decode())
 

@@ -162,7 +162,14 @@ def test_error_answers_become_sage_errors_with_message_and_code(client):
     responses.post(
         f"{API}/contacts",
         status=422,
-        json=[{"$severity": "error", "$dataCode": "RecordInvalid", "$message": "Name is required", "$source": "name"}],
+        json=[
+            {
+                "$severity": "error",
+                "$dataCode": "RecordInvalid",
+                "$message": "Name is required",
+                "$source": "name",
+            }
+        ],
     )
     with pytest.raises(SageError) as raised:
         client.post_json("contacts", {"contact": {}})
@@ -188,7 +195,9 @@ def test_iter_collection_follows_next_with_200_per_page(client):
 
 @responses.activate
 def test_iter_collection_raises_sage_error_on_failure(client):
-    responses.get(f"{API}/contacts", status=404, json=[{"$message": "Not found", "$dataCode": "RecordNotFound"}])
+    responses.get(
+        f"{API}/contacts", status=404, json=[{"$message": "Not found", "$dataCode": "RecordNotFound"}]
+    )
     with pytest.raises(SageError):
         list(client.iter_collection("contacts"))
 

@@ -118,7 +118,9 @@ def test_sage_outage_during_refresh_is_counted_then_backs_off(connected_end_user
     assert sandbox_transport.refresh_calls == 1
 
 
-def test_repeated_refresh_failures_stop_and_wait_for_reconnect(connected_end_user, sandbox_transport, settings):
+def test_repeated_refresh_failures_stop_and_wait_for_reconnect(
+    connected_end_user, sandbox_transport, settings
+):
     settings.SAGE_REFRESH_MAX_FAILURES = 3
     settings.SAGE_REFRESH_FAILURE_BACKOFF_SECONDS = 0
     sandbox_transport.inject("/oauth/token", status=502, body=b"bad gateway")

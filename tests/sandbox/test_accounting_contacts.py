@@ -236,3 +236,16 @@ def test_readonly_token_cannot_create(api, get_tokens, books):
 
     assert response.status_code == 403
     assert not Contact.objects.exists()
+
+
+def test_contact_created_in_an_irish_business_trades_in_euro(sage, other_business):
+    response = sage(
+        "post",
+        "/contacts",
+        json={"contact": {"name": "Dublin Customer", "contact_type_ids": ["CUSTOMER"]}},
+        headers={"X-Business": other_business.id},
+    )
+
+    assert response.status_code == 201
+    assert response.json()["currency"]["id"] == "EUR"
+    assert response["X-Business"] == other_business.id

@@ -23,6 +23,7 @@ class Command(BaseCommand):
         parser.add_argument("--invoices", type=int, default=0, help="Unpaid invoices to add with --business.")
 
     def handle(self, *args, if_empty=False, reset=False, business=None, contacts=0, invoices=0, **options):
+        self.verbosity = options.get("verbosity", 1)
         if business is None and (contacts or invoices):
             raise CommandError("--contacts and --invoices need --business ID.")
         if contacts < 0 or invoices < 0:
@@ -34,7 +35,8 @@ class Command(BaseCommand):
         elif business is None:
             if if_empty and seed.has_data():
                 seed.ensure_identities()
-                self.stdout.write("Sandbox data already present; nothing seeded.")
+                if self.verbosity >= 1:
+                    self.stdout.write("Sandbox data already present; nothing seeded.")
                 return
             self._seed_demo(started, "Sandbox seeded")
         if business is not None:
@@ -42,6 +44,8 @@ class Command(BaseCommand):
 
     def _seed_demo(self, started: float, done: str) -> None:
         businesses = seed.seed_demo_world()
+        if self.verbosity < 1:
+            return
         self.stdout.write(self.style.SUCCESS(f"{done} in {time.monotonic() - started:.1f}s:"))
         for business in businesses:
             key = seed.business_key(business)
@@ -59,6 +63,8 @@ class Command(BaseCommand):
             seed.seed_business(target, contacts=contacts, invoices=invoices)
         except ValueError as error:
             raise CommandError(str(error)) from None
+        if self.verbosity < 1:
+            return
         self.stdout.write(
             self.style.SUCCESS(
                 f"Added {contacts} contacts and {invoices} invoices to {target.name} "

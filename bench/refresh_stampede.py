@@ -1,0 +1,156 @@
+"""Refresh stampede: N concurrent calls through the Sage client on an expired access token.
+
+Sage rotates refresh tokens, so however many callers find the token expired at once, exactly one refresh
+must reach Sage. Runs against the sandbox served by a live server thread (real HTTP), in a throwaway test
+database (never your data), ideally on PostgreSQL:
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/sageint .venv/bin/python bench/refresh_stampede.py --calls 50
+
+Prints the number of refreshes (must be 1) and the median and p95 latency of the calls.
+"""
+
+import argparse
+import os
+import statistics
+import sys
+import threading
+import time
+from datetime import timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "sageint.settings")
+import sageint.testing  # noqa: F401  (the test-run defaults: keys, sandbox on)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--calls", type=int, default=50, help="concurrent callers (default 50)")
+    parser.add_argument("--rounds", type=int, default=3, help="expire-and-stampede rounds (default 3)")
+    args = parser.parse_args()
+
+    import django
+
+    django.setup()
+    from django.conf import settings
+    from django.contrib.staticfiles.handlers import StaticFilesHandler
+    from django.db import connection, connections
+    from django.test import override_settings
+    from django.test.testcases import LiveServerThread
+    from django.test.utils import setup_test_environment
+    from django.utils import timezone
+    from requests.adapters import HTTPAdapter
+
+    from connections import http_session
+    from connections.models import Connection
+    from connections.sage_client import SageClient
+
+    class CountingAdapter(HTTPAdapter):
+        def __init__(self) -> None:
+            super().__init__(pool_maxsize=args.calls * 2)
+            self.refreshes = 0
+            self.lock = threading.Lock()
+
+        def send(self, request, **kwargs):
+            body = request.body or ""
+            body = body.decode() if isinstance(body, bytes) else body
+            if request.url.endswith("/oauth/token") and "grant_type=refresh_token" in body:
+                with self.lock:
+                    self.refreshes += 1
+            return super().send(request, **kwargs)
+
+    class DisableMigrations(dict):  # build the tables straight from the models, as the test suite does
+        def __contains__(self, item):
+            return True
+
+        def __getitem__(self, item):
+            return None
+
+    vendor = connection.vendor
+    if vendor != "postgresql":
+        print(f"note: running on {vendor}; the issue asks for PostgreSQL (set DATABASE_URL=postgres://…)")
+    setup_test_environment()
+    settings.MIGRATION_MODULES = DisableMigrations()
+    test_db = connection.creation.create_test_db(verbosity=0, autoclobber=True)
+    server = LiveServerThread("localhost", StaticFilesHandler)
+    server.daemon = True
+    with override_settings(ALLOWED_HOSTS=[*settings.ALLOWED_HOSTS, "localhost", "testserver"]):
+        server.start()
+        server.is_ready.wait()
+        if server.error:
+            raise server.error
+        base = f"http://localhost:{server.port}"
+        adapter = CountingAdapter()
+        try:
+            with override_settings(
+                SITE_URL=base,
+                SAGE_SANDBOX_URL=f"{base}/sandbox",
+                SAGE_SANDBOX_CALLBACK_URLS=[f"{base}/connect/sageaccounting/callback/"],
+            ):
+                http_session.mount(f"{base}/sandbox/", adapter)
+                from tests.fixtures_sage import connect_end_user_via_link
+
+                end_user = connect_end_user_via_link("bench-user")
+                for round_number in range(1, args.rounds + 1):
+                    Connection.objects.filter(end_user=end_user).update(
+                        access_token_expires_at=timezone.now() - timedelta(seconds=1)
+                    )
+                    before = adapter.refreshes
+                    latencies, failures = stampede(end_user, args.calls, SageClient, connections)
+                    refreshes = adapter.refreshes - before
+                    latencies.sort()
+                    p95 = latencies[max(int(len(latencies) * 0.95) - 1, 0)] if latencies else float("nan")
+                    print(
+                        f"round {round_number}: {args.calls} calls, refreshes={refreshes}, ok={len(latencies)}, "
+                        f"failed={len(failures)}, median={statistics.median(latencies) * 1000:.1f} ms, "
+                        f"p95={p95 * 1000:.1f} ms"
+                    )
+                    for failure in failures[:3]:
+                        print(f"  failure: {type(failure).__name__}: {failure}")
+                    if refreshes != 1 or failures:
+                        return 1
+        finally:
+            http_session.unmount(f"{base}/sandbox/")
+            server.terminate()
+            server.join(timeout=10)
+            if vendor == "postgresql":
+                # Server threads may still hold pooled connections (CONN_MAX_AGE): end them so the drop works.
+                with connection.cursor() as cursor:
+                    cursor.execute(
+                        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                        "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                    )
+            connections.close_all()
+            connection.creation.destroy_test_db(test_db, verbosity=0)
+    return 0
+
+
+def stampede(end_user, calls: int, client_class, connections) -> tuple[list[float], list[BaseException]]:
+    barrier = threading.Barrier(calls)
+    latencies: list[float] = []
+    failures: list[BaseException] = []
+
+    def call() -> None:
+        try:
+            client = client_class.for_end_user(end_user)
+            barrier.wait(timeout=60)
+            started = time.perf_counter()
+            response = client.send("GET", "user")
+            if response.status_code != 200:
+                raise RuntimeError(f"HTTP {response.status_code}")
+            latencies.append(time.perf_counter() - started)
+        except BaseException as error:
+            failures.append(error)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=call) for _ in range(calls)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=300)
+    return latencies, failures
+
+
+if __name__ == "__main__":
+    sys.exit(main())

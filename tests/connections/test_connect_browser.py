@@ -1,0 +1,75 @@
+"""A real browser (Debian's chromium through Playwright) connects the demo user through the sandbox."""
+
+from pathlib import Path
+
+import pytest
+
+from accounts.demo import ensure_demo_accounts
+from connections.models import Connection
+from tests.fixtures_sage import sandbox_user_id
+from tests.services import require_service
+
+CHROMIUM = Path("/usr/bin/chromium")
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture
+def live_site(live_server, settings):
+    settings.SITE_URL = live_server.url
+    settings.SAGE_SANDBOX_URL = f"{live_server.url}/sandbox"
+    settings.SAGE_SANDBOX_CALLBACK_URLS = [f"{live_server.url}/connect/sageaccounting/callback/"]
+    ensure_demo_accounts()
+    return live_server.url
+
+
+@pytest.fixture
+def page(live_site, monkeypatch):
+    require_service(CHROMIUM.exists(), "chromium (/usr/bin/chromium; apt-get install -y chromium)")
+    # Playwright's sync API runs an event loop in this thread; the test's ORM calls are plain synchronous ones.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM),
+            headless=True,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
+        context = browser.new_context()
+        context.set_default_timeout(15_000)
+        yield context.new_page()
+        context.close()
+        browser.close()
+
+
+def log_in_and_open_connect_page(page, base_url: str, settings) -> None:
+    page.goto(f"{base_url}/accounts/login/?next=/connect/sageaccounting/")
+    page.fill("input[name=login]", "demo")
+    page.fill("input[name=password]", settings.DEMO_USER_PASSWORD)
+    page.locator("form button[type=submit], form input[type=submit]").last.click()
+    page.wait_for_url(f"{base_url}/connect/sageaccounting/")
+    assert "Not connected" in page.inner_text("#connection-status")
+
+
+def test_demo_user_connects_by_allowing_at_the_sandbox(page, live_site, settings):
+    log_in_and_open_connect_page(page, live_site, settings)
+    page.get_by_role("button", name="Connect", exact=True).click()
+    page.wait_for_url("**/sandbox/oauth2/auth/central**")
+    page.check(f"input[name=sandbox_user][value='{sandbox_user_id('sam')}']")
+    page.get_by_role("button", name="Allow", exact=True).click()
+
+    page.wait_for_url(f"{live_site}/connect/sageaccounting/")
+    assert page.inner_text("#business-name") == "Sandbox Trading Ltd"
+    assert "Connected" in page.inner_text("#connection-status")
+    assert Connection.objects.get(end_user__user__username="demo").is_active
+
+
+def test_demo_user_who_denies_sees_the_declined_page(page, live_site, settings):
+    log_in_and_open_connect_page(page, live_site, settings)
+    page.get_by_role("button", name="Connect", exact=True).click()
+    page.wait_for_url("**/sandbox/oauth2/auth/central**")
+    page.get_by_role("button", name="Deny", exact=True).click()
+
+    page.wait_for_url("**/connect/sageaccounting/callback/**")
+    assert "You declined the connection" in page.inner_text("#connect-error")
+    assert not Connection.objects.exists()

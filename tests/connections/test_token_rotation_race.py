@@ -1,0 +1,114 @@
+"""Sage rotates refresh tokens, so concurrent callers on an expired token must cause exactly one refresh.
+
+The PostgreSQL race runs against the sandbox over real HTTP (live_server) with SELECT … FOR UPDATE; the SQLite
+variant runs the lease lock with the in-process transport (each thread its own SQLite connection, IMMEDIATE
+transactions).
+"""
+
+import threading
+from datetime import timedelta
+
+import pytest
+from django.db import connections
+from django.utils import timezone
+from requests.adapters import HTTPAdapter
+
+from connections import crypto, http_session
+from connections.models import Connection
+from connections.sage_client import SageClient
+from tests.fixtures_sage import connect_end_user_via_link
+from tests.services import require_service, uses_postgresql
+
+THREADS = 24
+
+
+class CountingAdapter(HTTPAdapter):
+    """Real HTTP, counting refresh requests on the way out."""
+
+    def __init__(self) -> None:
+        super().__init__(pool_maxsize=THREADS * 2)
+        self.refreshes = 0
+        self._lock = threading.Lock()
+
+    def send(self, request, **kwargs):
+        body = request.body or b""
+        body = body.decode() if isinstance(body, bytes) else body
+        if request.url.endswith("/oauth/token") and "grant_type=refresh_token" in body:
+            with self._lock:
+                self.refreshes += 1
+        return super().send(request, **kwargs)
+
+
+def race(end_user, threads: int = THREADS) -> tuple[list[int], list[BaseException]]:
+    """`threads` callers start together on the same expired token; returns their statuses and errors."""
+    barrier = threading.Barrier(threads)
+    statuses: list[int] = []
+    errors: list[BaseException] = []
+
+    def call() -> None:
+        try:
+            client = SageClient.for_end_user(end_user)  # each thread reads the row itself
+            barrier.wait(timeout=30)
+            statuses.append(client.send("GET", "user").status_code)
+        except BaseException as error:
+            errors.append(error)
+        finally:
+            connections.close_all()
+
+    workers = [threading.Thread(target=call) for _ in range(threads)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(timeout=120)
+    return statuses, errors
+
+
+def expire(connection: Connection) -> str:
+    connection.access_token_expires_at = timezone.now() - timedelta(seconds=1)
+    connection.save(update_fields=["access_token_expires_at"])
+    return crypto.decrypt(connection.refresh_token_encrypted)
+
+
+@pytest.fixture
+def live_sandbox(live_server, settings):
+    """The product talks to the sandbox of a live server over real HTTP, counting refreshes."""
+    settings.SITE_URL = live_server.url
+    settings.SAGE_SANDBOX_URL = f"{live_server.url}/sandbox"
+    settings.SAGE_SANDBOX_CALLBACK_URLS = [f"{live_server.url}/connect/sageaccounting/callback/"]
+    adapter = CountingAdapter()
+    prefix = f"{live_server.url}/sandbox/"
+    http_session.mount(prefix, adapter)
+    yield adapter
+    http_session.unmount(prefix)
+
+
+@pytest.mark.services
+def test_concurrent_callers_on_postgresql_cause_exactly_one_refresh(live_sandbox):
+    require_service(uses_postgresql(), "PostgreSQL (DATABASE_URL=postgres://…)")
+    end_user = connect_end_user_via_link("race-user")
+    old_refresh_token = expire(end_user.connection)
+
+    statuses, errors = race(end_user)
+
+    assert errors == []
+    assert statuses == [200] * THREADS
+    assert live_sandbox.refreshes == 1
+    connection = Connection.objects.get(pk=end_user.connection.pk)
+    assert connection.is_active and connection.refresh_count == 1
+    assert crypto.decrypt(connection.refresh_token_encrypted) != old_refresh_token
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_callers_on_sqlite_cause_exactly_one_refresh(sandbox_transport):
+    if uses_postgresql():
+        pytest.skip("the SQLite lease variant; PostgreSQL runs the row-lock race above")
+    end_user = connect_end_user_via_link("race-user-sqlite")
+    expire(end_user.connection)
+
+    statuses, errors = race(end_user, threads=20)
+
+    assert errors == []
+    assert statuses == [200] * 20
+    assert sandbox_transport.refresh_calls == 1
+    connection = Connection.objects.get(pk=end_user.connection.pk)
+    assert connection.is_active and connection.refresh_lease_expires_at is None

@@ -1,0 +1,349 @@
+"""The sandbox's answers checked field by field against Sage's own API description (Swagger 2.0).
+
+Sage publishes `swagger.full.json`; the project keeps it outside the repository in ../shared/sage-openapi/
+(present in CI and on developer machines, absent in a user's fresh clone, where this module skips). Every field
+the sandbox answers must exist in the definition with a compatible type, nested objects included; the required
+fields of each create must match the description's `required` lists (missing one → 422 naming it).
+"""
+
+import json
+import re
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.core.management import call_command
+
+from sandbox.models import ContactPayment, SalesInvoice
+from sandbox.seed import DEMO_CONTACTS
+from tests.sandbox.accounting_world import errors_by_source
+
+SPEC_DIR = Path(settings.BASE_DIR).parent / "shared" / "sage-openapi"
+SPEC_FILE = SPEC_DIR / "swagger.full.json"
+
+pytestmark = pytest.mark.skipif(
+    not SPEC_FILE.exists(),
+    reason=f"Sage's API description is not at {SPEC_FILE} (it is kept outside the repository; see docs/sandbox.md)",
+)
+
+DECIMAL_STRING = re.compile(r"^-?\d+(\.\d+)?$")
+
+# Collection path → Sage definition of its items.
+RESOURCES = {
+    "/contacts": "Contact",
+    "/sales_invoices": "SalesInvoice",
+    "/contact_payments": "ContactPayment",
+    "/ledger_accounts": "LedgerAccount",
+    "/bank_accounts": "BankAccount",
+    "/tax_rates": "TaxRate",
+    "/payment_methods": "Base",
+    "/transaction_types": "Base",
+    "/contact_types": "Base",
+    "/artefact_statuses": "Base",
+}
+# Query parameters the sandbox implements per list: each must be one Sage documents for that path.
+FILTERS = {
+    "/contacts": [
+        "search",
+        "email",
+        "contact_type_id",
+        "updated_or_created_since",
+        "deleted_since",
+        "attributes",
+        "page",
+        "items_per_page",
+    ],
+    "/sales_invoices": [
+        "search",
+        "contact_id",
+        "status_id",
+        "from_date",
+        "to_date",
+        "updated_or_created_since",
+        "deleted_since",
+        "show_payments_allocations",
+        "attributes",
+        "sort",
+        "page",
+        "items_per_page",
+    ],
+    "/contact_payments": [
+        "contact_id",
+        "bank_account_id",
+        "transaction_type_id",
+        "updated_or_created_since",
+        "deleted_since",
+        "from_date",
+        "to_date",
+        "attributes",
+        "sort",
+        "page",
+        "items_per_page",
+    ],
+    "/ledger_accounts": [
+        "visible_in",
+        "ledger_account_type_id",
+        "search",
+        "updated_or_created_since",
+        "attributes",
+        "page",
+        "items_per_page",
+    ],
+    "/bank_accounts": ["updated_or_created_since", "deleted_since", "attributes", "page", "items_per_page"],
+}
+
+
+@pytest.fixture(scope="module")
+def spec() -> dict:
+    return json.loads(SPEC_FILE.read_text())
+
+
+@pytest.fixture
+def world(db, sage):
+    """The demo world plus one paid-in-part invoice, a payment on account and a deleted draft."""
+    call_command("sandbox_seed", "--if-empty", verbosity=0)
+    contact = sage("get", f"/contacts?email={DEMO_CONTACTS['demo-trading'].email}").json()["$items"][0]
+    invoice = SalesInvoice.objects.filter(contact_id=contact["id"], status="UNPAID").first()
+    bank = sage("get", "/bank_accounts").json()["$items"][0]
+    payment = {
+        "transaction_type_id": "CUSTOMER_RECEIPT",
+        "contact_id": contact["id"],
+        "bank_account_id": bank["id"],
+        "payment_method_id": "CASH",
+        "date": "2025-06-02",
+        "total_amount": str(invoice.outstanding_amount + Decimal("5")),
+        "allocated_artefacts": [{"artefact_id": invoice.id, "amount": str(invoice.outstanding_amount - 1)}],
+    }
+    assert sage("post", "/contact_payments", json={"contact_payment": payment}).status_code == 201
+    return {"contact": contact, "invoice": invoice, "bank": bank}
+
+
+# --- type checking against the description -----------------------------------------------------------
+
+
+def resolve(spec: dict, schema: dict) -> dict:
+    while "$ref" in schema:
+        schema = spec["definitions"][schema["$ref"].rsplit("/", 1)[-1]]
+    return schema
+
+
+def check_value(spec: dict, value, schema: dict, where: str, problems: list[str]) -> None:
+    schema = resolve(spec, schema)
+    if value is None:  # Sage answers null for an empty field of any type
+        return
+    kind = schema.get("type", "object" if "properties" in schema else None)
+    if kind == "object":
+        if not isinstance(value, dict):
+            problems.append(f"{where}: expected an object, got {value!r}")
+            return
+        properties = schema.get("properties", {})
+        for key, item in value.items():
+            if key not in properties:
+                problems.append(f"{where}.{key}: not in Sage's definition")
+            else:
+                check_value(spec, item, properties[key], f"{where}.{key}", problems)
+    elif kind == "array":
+        if not isinstance(value, list):
+            problems.append(f"{where}: expected an array, got {value!r}")
+            return
+        for index, item in enumerate(value):
+            check_value(spec, item, schema.get("items", {}), f"{where}[{index}]", problems)
+    elif kind == "string":
+        if not isinstance(value, str):
+            problems.append(f"{where}: expected a string, got {value!r}")
+    elif kind == "number":
+        # Sage's service writes decimals as strings; a JSON number is also a number.
+        is_number = isinstance(value, int | float) and not isinstance(value, bool)
+        if not (is_number or (isinstance(value, str) and DECIMAL_STRING.match(value))):
+            problems.append(f"{where}: expected a number or decimal string, got {value!r}")
+    elif kind == "integer":
+        if not isinstance(value, int) or isinstance(value, bool):
+            problems.append(f"{where}: expected an integer, got {value!r}")
+    elif kind == "boolean" and not isinstance(value, bool):
+        problems.append(f"{where}: expected a boolean, got {value!r}")
+
+
+def check_record(spec: dict, record: dict, definition: str, where: str) -> None:
+    problems: list[str] = []
+    check_value(spec, record, {"$ref": f"#/definitions/{definition}"}, where, problems)
+    assert not problems, "\n".join(problems)
+
+
+# --- answers -----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("path", "definition"), RESOURCES.items())
+def test_list_items_with_all_attributes_match_the_definition(spec, sage, world, path, definition):
+    items = sage("get", f"{path}?attributes=all&items_per_page=200").json()["$items"]
+
+    assert items, f"{path} answered no items to check"
+    for item in items:
+        check_record(spec, item, definition, f"{path}[{item['id']}]")
+
+
+@pytest.mark.parametrize(("path", "definition"), RESOURCES.items())
+def test_single_records_match_the_definition(spec, sage, world, path, definition):
+    first = sage("get", f"{path}?items_per_page=1").json()["$items"][0]
+
+    response = sage("get", first["$path"])
+
+    assert response.status_code == 200
+    check_record(spec, response.json(), definition, first["$path"])
+    assert set(first) == {"id", "displayed_as", "$path"}
+
+
+def test_invoice_with_payments_allocations_matches_the_definition(spec, sage, world):
+    body = sage("get", f"/sales_invoices/{world['invoice'].id}?show_payments_allocations=true").json()
+
+    assert body["payments_allocations"]
+    assert body["status"]["id"] == "PART_PAID"
+    check_record(spec, body, "SalesInvoice", "sales_invoice")
+
+
+def test_payment_with_payment_on_account_matches_the_definition(spec, sage, world):
+    payment = ContactPayment.objects.filter(unallocated_amount__gt=0).first()
+
+    body = sage("get", f"/contact_payments/{payment.id}").json()
+
+    assert body["payment_on_account"] is not None
+    check_record(spec, body, "ContactPayment", "contact_payment")
+
+
+def test_deleted_records_match_the_definition(spec, sage, world):
+    created = sage(
+        "post", "/contacts", json={"contact": {"name": "Gone", "contact_type_ids": ["CUSTOMER"]}}
+    ).json()
+    sage("delete", created["$path"])
+
+    items = sage("get", "/contacts?deleted_since=2000-01-01T00:00:00Z&attributes=all").json()["$items"]
+
+    assert [item["id"] for item in items] == [created["id"]]
+    check_record(spec, items[0], "Contact", "deleted contact")
+    assert "deleted_at" in items[0]
+
+
+@pytest.mark.parametrize(("path", "parameters"), FILTERS.items())
+def test_list_parameters_are_ones_sage_documents(spec, path, parameters):
+    documented = {parameter["name"] for parameter in spec["paths"][path]["get"]["parameters"]}
+
+    assert set(parameters) - documented == set()
+
+
+# --- creates: required fields --------------------------------------------------------------------------
+
+
+def valid_bodies(world) -> dict[str, tuple[str, str, dict]]:
+    """path → (wrapper, Sage definition of the body, a valid body) for each create the sandbox serves."""
+    ledger = world["invoice"].lines.first().ledger_account
+    invoice = world["invoice"]  # PART_PAID, 1.00 outstanding
+    return {
+        "/contacts": ("contact", "postContacts", {"name": "Required Ltd", "contact_type_ids": ["CUSTOMER"]}),
+        "/sales_invoices": (
+            "sales_invoice",
+            "postSalesInvoices",
+            {
+                "contact_id": world["contact"]["id"],
+                "date": "2025-06-01",
+                "invoice_lines": [
+                    {"description": "Thing", "ledger_account_id": ledger.id, "unit_price": "25.99"}
+                ],
+            },
+        ),
+        "/contact_payments": (
+            "contact_payment",
+            "postContactPayments",
+            {
+                "transaction_type_id": "CUSTOMER_RECEIPT",
+                "contact_id": world["contact"]["id"],
+                "bank_account_id": world["bank"]["id"],
+                "date": "2025-06-02",
+                "total_amount": "1.00",
+                "allocated_artefacts": [{"artefact_id": invoice.id, "amount": "1.00"}],
+            },
+        ),
+    }
+
+
+def required_fields(spec: dict, definition: str, wrapper: str) -> tuple[list[str], dict]:
+    body_schema = spec["definitions"][definition]["properties"][wrapper]
+    return body_schema.get("required", []), body_schema["properties"]
+
+
+def test_valid_creates_use_only_sage_field_names_and_succeed(spec, sage, world):
+    for path, (wrapper, definition, body) in valid_bodies(world).items():
+        _, properties = required_fields(spec, definition, wrapper)
+        assert set(body) <= set(properties), path
+
+        response = sage("post", path, json={wrapper: body})
+
+        assert response.status_code == 201, (path, response.content)
+
+
+@pytest.mark.parametrize(
+    ("path", "expected_required"),
+    [
+        ("/contacts", {"name", "contact_type_ids"}),
+        ("/sales_invoices", {"contact_id", "date", "invoice_lines"}),
+        (
+            "/contact_payments",
+            {"transaction_type_id", "contact_id", "bank_account_id", "date", "total_amount"},
+        ),
+    ],
+)
+def test_each_required_field_of_a_create_is_enforced_with_422_naming_it(
+    spec, sage, world, path, expected_required
+):
+    wrapper, definition, body = valid_bodies(world)[path]
+    required, _ = required_fields(spec, definition, wrapper)
+    assert set(required) == expected_required  # the description still says what the sandbox was built from
+
+    for field in required:
+        without = {key: value for key, value in body.items() if key != field}
+        response = sage("post", path, json={wrapper: without})
+        assert field in errors_by_source(response), (path, field)
+
+
+def test_each_required_field_of_an_invoice_line_is_enforced(spec, sage, world):
+    wrapper, definition, body = valid_bodies(world)["/sales_invoices"]
+    _, properties = required_fields(spec, definition, wrapper)
+    line_required = properties["invoice_lines"]["items"]["required"]
+    assert set(line_required) == {"description", "ledger_account_id", "unit_price"}
+
+    for field in line_required:
+        line = {key: value for key, value in body["invoice_lines"][0].items() if key != field}
+        response = sage("post", "/sales_invoices", json={wrapper: {**body, "invoice_lines": [line]}})
+        assert f"invoice_lines[0].{field}" in errors_by_source(response), field
+
+
+def test_create_bodies_must_be_wrapped_as_the_description_requires(spec, sage, world):
+    for path, (wrapper, definition, body) in valid_bodies(world).items():
+        assert spec["definitions"][definition]["required"] == [wrapper]
+
+        response = sage("post", path, json=body)
+
+        assert wrapper in errors_by_source(response), path
+
+
+def test_the_checker_catches_unknown_fields_and_wrong_types(spec):
+    problems: list[str] = []
+    bad_invoice = {
+        "id": "x",
+        "colour": "blue",
+        "total_amount": "twelve",
+        "sent": "yes",
+        "contact": {"id": "c", "mood": "happy"},
+        "invoice_lines": [{"quantity": True}],
+    }
+
+    check_value(spec, bad_invoice, {"$ref": "#/definitions/SalesInvoice"}, "invoice", problems)
+
+    assert sorted(problems) == sorted(
+        [
+            "invoice.colour: not in Sage's definition",
+            "invoice.total_amount: expected a number or decimal string, got 'twelve'",
+            "invoice.sent: expected a boolean, got 'yes'",
+            "invoice.contact.mood: not in Sage's definition",
+            "invoice.invoice_lines[0].quantity: expected a number or decimal string, got True",
+        ]
+    )
