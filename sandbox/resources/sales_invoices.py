@@ -252,7 +252,7 @@ def _save_lines(invoice: SalesInvoice, lines: list[tuple[SalesInvoiceLine, objec
 
 def _next_number(business) -> int:
     # Lock the business row so two concurrent creates (PostgreSQL) cannot take the same number.
-    type(business).objects.select_for_update().filter(pk=business.pk).exists()
+    list(type(business).objects.select_for_update().filter(pk=business.pk).values_list("pk"))
     highest = SalesInvoice.objects.filter(business=business).aggregate(highest=Max("number"))["highest"]
     return (highest or 0) + 1
 
