@@ -265,7 +265,7 @@ SAGE_HTTP_POOL_SIZE = env.int("SAGE_HTTP_POOL_SIZE", default=20)
 # retried for any method, honouring Retry-After, until the total wait would pass SAGE_RETRY_MAX_WAIT_SECONDS.
 SAGE_RETRY_MAX_ATTEMPTS = env.int("SAGE_RETRY_MAX_ATTEMPTS", default=3)
 SAGE_RETRY_BACKOFF_SECONDS = env.float("SAGE_RETRY_BACKOFF_SECONDS", default=0.5)
-SAGE_RETRY_MAX_WAIT_SECONDS = env.float("SAGE_RETRY_MAX_WAIT_SECONDS", default=30.0)
+SAGE_RETRY_MAX_WAIT_SECONDS = env.float("SAGE_RETRY_MAX_WAIT_SECONDS", default=10.0)
 # Token lifecycle (connections/tokens.py).
 SAGE_REFRESH_AHEAD_SECONDS = env.int("SAGE_REFRESH_AHEAD_SECONDS", default=60)
 SAGE_REFRESH_MAX_FAILURES = env.int("SAGE_REFRESH_MAX_FAILURES", default=5)

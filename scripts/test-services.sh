@@ -12,7 +12,7 @@ export SECRET_KEY="${SECRET_KEY:-tests-only-not-a-secret}"
 # pytest-django runs the tests in a database named test_<name>; the worker must use that one to see their rows.
 worker_db="${DATABASE_URL%/*}/test_${DATABASE_URL##*/}"
 log_dir="$(mktemp -d)"
-DATABASE_URL="$worker_db" .venv/bin/python scripts/test_worker.py \
+DATABASE_URL="$worker_db" CONN_MAX_AGE=0 .venv/bin/python scripts/test_worker.py \
   >"$log_dir/worker.log" 2>&1 &
 worker_pid=$!
 stop_worker() {

@@ -385,6 +385,8 @@ class PaymentAllocation(models.Model):
     discount = models.DecimalField(**MONEY)
 
     class Meta:
+        # A stable order for `allocated_artefacts` (PostgreSQL returns unordered rows in any order).
+        ordering = ["invoice_id"]
         constraints = [models.CheckConstraint(condition=Q(amount__gt=0), name="sandbox_allocation_positive")]
 
     def __str__(self) -> str:
