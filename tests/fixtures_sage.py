@@ -88,14 +88,23 @@ class InProcessSandboxAdapter(BaseAdapter):
             if name.lower() not in {"content-length", "content-type", "host"}
         }
         # A fresh client per request: no cookies carried between API calls, like a server-to-server call.
-        client = Client(raise_request_exception=False)
-        response = client.generic(
-            request.method,
-            url.path + (f"?{url.query}" if url.query else ""),
-            data=body,
-            content_type=request.headers.get("Content-Type", "application/octet-stream"),
-            headers=headers,
-        )
+        client = Client(raise_request_exception=True)
+        try:
+            response = client.generic(
+                request.method,
+                url.path + (f"?{url.query}" if url.query else ""),
+                data=body,
+                content_type=request.headers.get("Content-Type", "application/octet-stream"),
+                headers=headers,
+            )
+        except ConnectionError as dropped:
+            # The sandbox's "drop" fault closes the socket on a real server; in process it raises, and the
+            # caller must see what it would see over the network.
+            with self._lock:
+                self.calls.append(RecordedCall(request.method, url.path, 0, grant_type))
+            raise requests.ConnectionError(
+                f"connection dropped by the sandbox: {dropped}", request=request
+            ) from None
         with self._lock:
             self.calls.append(RecordedCall(request.method, url.path, response.status_code, grant_type))
         return self._to_requests_response(request, response)
