@@ -4,6 +4,10 @@ from django.urls import include, path
 
 from . import views
 
+admin.site.site_header = "sageint administration"
+admin.site.site_title = "sageint admin"
+admin.site.index_title = "Sage Accounting integration"
+
 urlpatterns = [
     path("", views.home, name="home"),
     path("accounts/", include("allauth.urls")),

@@ -53,7 +53,7 @@ def log_in_and_open_connect_page(page, base_url: str, settings) -> None:
 
 def test_demo_user_connects_by_allowing_at_the_sandbox(page, live_site, settings):
     log_in_and_open_connect_page(page, live_site, settings)
-    page.get_by_role("button", name="Connect", exact=True).click()
+    page.get_by_role("button", name="Connect Sage Accounting", exact=True).click()
     page.wait_for_url("**/sandbox/oauth2/auth/central**")
     page.check(f"input[name=sandbox_user][value='{sandbox_user_id('sam')}']")
     page.get_by_role("button", name="Allow", exact=True).click()
@@ -66,7 +66,7 @@ def test_demo_user_connects_by_allowing_at_the_sandbox(page, live_site, settings
 
 def test_demo_user_who_denies_sees_the_declined_page(page, live_site, settings):
     log_in_and_open_connect_page(page, live_site, settings)
-    page.get_by_role("button", name="Connect", exact=True).click()
+    page.get_by_role("button", name="Connect Sage Accounting", exact=True).click()
     page.wait_for_url("**/sandbox/oauth2/auth/central**")
     page.get_by_role("button", name="Deny", exact=True).click()
 

@@ -26,7 +26,9 @@ def test_a_dropped_get_is_retried_and_then_answers(client, sandbox_transport):
 def test_a_dropped_post_is_not_sent_again(client, sandbox_transport):
     inject_fault(kind="drop", count=1, path_prefix="/contacts")
     with pytest.raises(SageUnavailable):
-        client.send("POST", "/contacts", json={"contact": {"name": "Once Only", "contact_type_ids": ["CUSTOMER"]}})
+        client.send(
+            "POST", "/contacts", json={"contact": {"name": "Once Only", "contact_type_ids": ["CUSTOMER"]}}
+        )
     assert sandbox_transport.count("/contacts", method="POST") == 1
 
 

@@ -18,12 +18,44 @@ def test_pages_render_inside_the_project_layout(client, url_name):
     assert 'class="site-header"' in html and ">sageint</a>" in html
 
 
+SIGNED_IN_PAGES = [
+    "/",
+    "/connect/sageaccounting/",
+    "/sandbox/",
+    "/admin/",
+    "/admin/connections/integrationsettings/",
+    "/admin/api/requestlog/",
+]
+
+
+def external_references(html: str) -> list[str]:
+    # Anything the browser would fetch from another host: src/href/url() with a scheme or protocol-relative.
+    return re.findall(
+        r'(?:src|href)\s*=\s*["\'](?:https?:)?//[^"\']*|url\(\s*["\']?(?:https?:)?//[^)]*\)', html
+    )
+
+
 @pytest.mark.django_db
 @pytest.mark.parametrize("url_name", PAGES)
-def test_no_page_loads_anything_from_the_internet(client, url_name):
-    html = client.get(reverse(url_name)).content.decode()
-    external = re.findall(r'(?:src|href)\s*=\s*["\'](?:https?:)?//', html)
-    assert external == []
+def test_no_public_page_loads_anything_from_the_internet(client, url_name):
+    assert external_references(client.get(reverse(url_name)).content.decode()) == []
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("path", SIGNED_IN_PAGES)
+def test_no_signed_in_page_loads_anything_from_the_internet(client, path):
+    ensure_demo_accounts()
+    client.login(username="admin", password="sageint-admin")
+    response = client.get(path, follow=True)
+    assert response.status_code == 200
+    assert external_references(response.content.decode()) == []
+
+
+def test_the_stylesheet_loads_nothing_from_the_internet():
+    from django.conf import settings
+
+    css = (settings.BASE_DIR / "static" / "css" / "site.css").read_text()
+    assert external_references(css) == [] and "@import" not in css
 
 
 @pytest.mark.django_db
