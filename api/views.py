@@ -120,6 +120,8 @@ def proxy_view(request, integration: str, sage_path: str):
         headers=headers,
         source="http",
         defer_log=deferred_log.append,
+        # Read along with the end user by the token check (or now, for a session): this request's own row.
+        connection=getattr(end_user, "connection", None),
     )
     return _sage_answer(sage_response, after_send=deferred_log)
 

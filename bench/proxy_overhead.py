@@ -232,34 +232,91 @@ def measure(url: str, headers: dict, *, clients: int, seconds: float, warmup: fl
     }
 
 
-def profile_in_process(env: dict, *, calls: int) -> None:
-    """cProfile of proxied calls inside one process (Django test client, the same stub upstream)."""
-    code = f"""
-import cProfile, pstats, django
+PHASES_CODE = """
+import io, statistics, sys, time
+import django
 django.setup()
-from django.test import Client
+import requests
+from django.core.handlers.wsgi import WSGIHandler
+from django.db import connection as db
 from sageint_sdk import mint_user_token
-token = mint_user_token({USER_TOKEN_SECRET!r}, {END_USER_SUB!r}, expires_in=3600)
-client = Client(HTTP_HOST="127.0.0.1", HTTP_AUTHORIZATION="Bearer " + token)
-url = "/api/v1/proxy/sageaccounting/contacts?email={EMAIL}"
-for _ in range(50):
-    assert client.get(url).status_code == 200
-import time
-began = time.perf_counter()
-for _ in range({calls}):
-    client.get(url)
-print("in-process proxied call, no profiler: %.2f ms" % ((time.perf_counter() - began) / {calls} * 1000))
-profiler = cProfile.Profile()
-profiler.enable()
-for _ in range({calls}):
-    client.get(url)
-profiler.disable()
-stats = pstats.Stats(profiler)
-stats.sort_stats("cumulative").print_stats(r"(connections|api|jwt|cryptography|django/db/models/query|requests/sessions|django/core/handlers/base)", 25)
-print("per call under the profiler: %.2f ms" % (stats.total_tt / {calls} * 1000))
+from api.request_log import record_call
+from connections import crypto
+from connections.credentials import sage_credentials
+from connections.end_users import decode_user_token, end_user_from_token
+from connections.models import Connection
+from connections.sage_client import SageClient
+
+CALLS = int(sys.argv[1])
+UPSTREAM = sys.argv[2]
+token = mint_user_token(USER_TOKEN_SECRET, END_USER_SUB, expires_in=3600)
+handler = WSGIHandler()
+
+
+def wsgi_get(path, query):
+    environ = {
+        "REQUEST_METHOD": "GET", "PATH_INFO": path, "QUERY_STRING": query, "SERVER_NAME": "127.0.0.1",
+        "SERVER_PORT": "80", "HTTP_HOST": "127.0.0.1", "HTTP_AUTHORIZATION": "Bearer " + token,
+        "HTTP_ACCEPT": "application/json", "SERVER_PROTOCOL": "HTTP/1.1", "wsgi.input": io.BytesIO(b""),
+        "wsgi.url_scheme": "http", "wsgi.errors": sys.stderr, "wsgi.multithread": True,
+        "wsgi.multiprocess": True, "wsgi.run_once": False, "wsgi.version": (1, 0),
+    }
+    statuses = []
+    body = handler(environ, lambda status, headers, exc_info=None: statuses.append(status))
+    b"".join(body)
+    body.close()  # the request-log write happens here, as under gunicorn
+    return statuses[0]
+
+
+end_user = end_user_from_token(token)
+client = SageClient.for_end_user(end_user)
+ciphertext = Connection.objects.get(end_user=end_user).access_token_encrypted
+session = requests.Session()
+session.headers.update({"Authorization": "Bearer " + UPSTREAM_TOKEN, "X-Business": BUSINESS_ID})
+phases = [
+    ("full proxied call, in-process WSGI (no server)",
+     lambda: wsgi_get("/api/v1/proxy/sageaccounting/contacts", "email=" + EMAIL)),
+    ("  Django alone: middleware, routing, token check, JSON error (unknown integration)",
+     lambda: wsgi_get("/api/v1/proxy/elsewhere/contacts", "")),
+    ("  user token (JWT HS256) check", lambda: decode_user_token(token)),
+    ("  end user from token (JWT + 1 query)", lambda: end_user_from_token(token)),
+    ("  Sage client for the end user (connection + settings queries)", lambda: SageClient.for_end_user(end_user)),
+    ("    of which: integration settings (sage_credentials)", lambda: sage_credentials()),
+    ("  access token decryption (Fernet)", lambda: crypto.decrypt(ciphertext)),
+    ("  client.send to the stub (requests + urllib3 + stub)",
+     lambda: client.send("GET", "/contacts", params=[("email", EMAIL)])),
+    ("    of which: plain requests.Session.get to the stub", lambda: session.get(UPSTREAM + "/contacts?email=" + EMAIL, timeout=5)),
+    ("  request-log row write (after the answer is sent)",
+     lambda: record_call(end_user=end_user, method="GET", path="/contacts", query_names=["email"],
+                         status_code=200, failure=None, attempts=1, duration_ms=1, source="http")),
+]
+print(f"{'phase (median of ' + str(CALLS) + ' calls, one thread, no load)':<86}{'ms':>8}")
+for name, call in phases:
+    for _ in range(30):
+        call()
+    timings = []
+    for _ in range(CALLS):
+        began = time.perf_counter()
+        call()
+        timings.append(time.perf_counter() - began)
+    print(f"{name:<86}{statistics.median(timings) * 1000:>8.3f}")
+print(f"database: {db.vendor}")
 """
-    profile_env = {**env, "DJANGO_SETTINGS_MODULE": "sageint.settings"}
-    subprocess.run([PYTHON, "-c", code], env=profile_env, cwd=ROOT, check=True)
+
+
+def phase_breakdown(env: dict, *, upstream_url: str, calls: int) -> None:
+    """Where a proxied call's time goes, phase by phase, measured in one process against the same stub."""
+    constants = (
+        f"USER_TOKEN_SECRET = {USER_TOKEN_SECRET!r}\nEND_USER_SUB = {END_USER_SUB!r}\n"
+        f"UPSTREAM_TOKEN = {UPSTREAM_TOKEN!r}\nBUSINESS_ID = {BUSINESS_ID!r}\nEMAIL = {EMAIL!r}\n"
+    )
+    phases_env = {**env, "DJANGO_SETTINGS_MODULE": "sageint.settings", "PYTHONPATH": f"{ROOT}:{ROOT / 'sdk'}"}
+    subprocess.run(
+        [PYTHON, "-c", constants + PHASES_CODE, str(calls), upstream_url],
+        env=phases_env,
+        cwd=ROOT,
+        check=True,
+    )
 
 
 def main() -> None:
@@ -268,14 +325,16 @@ def main() -> None:
     )
     parser.add_argument("--seconds", type=float, default=5.0, help="measuring time per scenario")
     parser.add_argument("--warmup", type=float, default=1.0, help="warm-up time per scenario")
-    parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 16])
+    parser.add_argument("--concurrency", type=int, nargs="*", default=[1, 16])
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 2, help="sageint gunicorn workers")
     parser.add_argument("--threads", type=int, default=8, help="threads per sageint worker")
     parser.add_argument(
         "--upstream-delay-ms", type=float, default=0.0, help="stub's answer delay (Sage's latency)"
     )
     parser.add_argument("--database-url", default="", help="default: a scratch SQLite file")
-    parser.add_argument("--profile", action="store_true", help="also profile proxied calls in-process")
+    parser.add_argument(
+        "--phases", action="store_true", help="also time each phase of a proxied call in-process"
+    )
     parser.add_argument("--keep", action="store_true", help="keep the scratch directory (logs, database)")
     args = parser.parse_args()
 
@@ -292,7 +351,7 @@ def main() -> None:
         processes.append(
             start_gunicorn(
                 "bench.proxy_overhead:upstream_app", upstream_port, upstream_env,
-                workers=1, threads=max(args.concurrency) + 4, log=scratch / "upstream.log",
+                workers=1, threads=max(args.concurrency, default=1) + 4, log=scratch / "upstream.log",
             )
         )  # fmt: skip
         processes.append(
@@ -343,9 +402,9 @@ def main() -> None:
                 f"{clients:>2} client(s): added latency median {added:+.2f} ms, p95 {added_p95:+.2f} ms; "
                 f"proxy throughput {share:.0%} of direct" + (f"  ({'; '.join(verdicts)})" if verdicts else "")
             )
-        if args.profile:
-            print("\nIn-process profile of proxied calls:")
-            profile_in_process(env, calls=300)
+        if args.phases:
+            print()
+            phase_breakdown(env, upstream_url=f"http://127.0.0.1:{upstream_port}/v3.1", calls=500)
     finally:
         for process in reversed(processes):
             stop(process)

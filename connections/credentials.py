@@ -55,6 +55,13 @@ def current_mode(integration: IntegrationSettings) -> str:
     return CredentialsMode.SANDBOX
 
 
+def api_url_for(mode: str) -> str:
+    """Sage's API base for tokens issued in this credentials mode."""
+    if mode == CredentialsMode.SANDBOX:
+        return f"{settings.SAGE_SANDBOX_URL}/api/v3.1"
+    return settings.SAGE_API_URL
+
+
 def sage_credentials(integration: IntegrationSettings | None = None) -> SageCredentials:
     integration = integration or IntegrationSettings.load()
     mode = current_mode(integration)
@@ -68,7 +75,7 @@ def sage_credentials(integration: IntegrationSettings | None = None) -> SageCred
             auth_url=f"{base}/oauth2/auth/central?filter=apiv3.1",
             token_url=f"{base}/oauth/token",
             revoke_url=f"{base}/oauth/revoke",
-            api_url=f"{base}/api/v3.1",
+            api_url=api_url_for(mode),
         )
     if mode == CredentialsMode.CUSTOM:
         client_id, client_secret = integration.client_id, crypto.decrypt(integration.client_secret_encrypted)
@@ -82,5 +89,5 @@ def sage_credentials(integration: IntegrationSettings | None = None) -> SageCred
         auth_url=settings.SAGE_AUTH_URL,
         token_url=settings.SAGE_TOKEN_URL,
         revoke_url=settings.SAGE_REVOKE_URL,
-        api_url=settings.SAGE_API_URL,
+        api_url=api_url_for(mode),
     )

@@ -43,8 +43,17 @@ def encrypt(plaintext: str) -> str:
 
 
 def decrypt(ciphertext: str) -> str:
+    return _decrypt_with(tuple(settings.SAGEINT_ENCRYPTION_KEYS), ciphertext)
+
+
+# Every proxied call decrypts its connection's access token, which changes only every few minutes. Fernet
+# ciphertext is unique per encryption (random IV), so the same ciphertext under the same keys is always the same
+# secret: remembering recent answers is safe, and bounded. Plaintexts stay in this process's memory only, where
+# they are anyway while in use; failures are not cached.
+@lru_cache(maxsize=1024)
+def _decrypt_with(keys: tuple[str, ...], ciphertext: str) -> str:
     try:
-        return _fernet().decrypt(ciphertext.encode()).decode()
+        return _fernet_for(keys).decrypt(ciphertext.encode()).decode()
     except InvalidToken as error:
         raise DecryptionFailed(
             "A stored secret cannot be decrypted with the keys in SAGEINT_ENCRYPTION_KEYS."

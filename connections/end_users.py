@@ -1,5 +1,8 @@
 """End users: sageint accounts, and users of the company's own app who arrive with a signed user token (JWT)."""
 
+import time
+from functools import lru_cache
+
 import jwt
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -28,11 +31,16 @@ def end_user_from_token(token: str) -> EndUser:
 
     Accepted: HS256 signed with SAGEINT_USER_TOKEN_SECRET, or RS256 signed with the private half of
     SAGEINT_USER_TOKEN_PUBLIC_KEY; `sub` and `exp` required. Anything else (alg none included) is refused.
+    The end user's connection is read in the same query: `end_user.connection` then costs nothing (the proxy
+    reads both on every call).
     """
     claims = decode_user_token(token)
     display_name = str(claims.get("name") or claims.get("email") or "")[:255]
     end_user = _get_or_create(
-        kind=EndUser.Kind.EXTERNAL, external_id=claims["sub"], defaults={"display_name": display_name}
+        kind=EndUser.Kind.EXTERNAL,
+        external_id=claims["sub"],
+        defaults={"display_name": display_name},
+        with_connection=True,
     )
     if display_name and end_user.display_name != display_name:
         end_user.display_name = display_name
@@ -43,17 +51,31 @@ def end_user_from_token(token: str) -> EndUser:
 def decode_user_token(token: str) -> dict:
     if not token:
         raise InvalidUserToken("No user token was given.")
+    keys = {}
+    if settings.SAGEINT_USER_TOKEN_SECRET:
+        keys["HS256"] = settings.SAGEINT_USER_TOKEN_SECRET
+    if settings.SAGEINT_USER_TOKEN_PUBLIC_KEY:
+        keys["RS256"] = settings.SAGEINT_USER_TOKEN_PUBLIC_KEY
+    claims = _verified_claims(token, tuple(sorted(keys.items())))
+    # Verified once per token and key set (the cache); time passes, so `exp` is checked on every use, as
+    # PyJWT checks it.
+    if int(claims["exp"]) <= time.time() - _LEEWAY_SECONDS:
+        raise InvalidUserToken("The user token has expired. Ask for a new connect link.")
+    return dict(claims)
+
+
+# A company's service sends the same user token with every call until it expires: checking its signature once
+# is enough. Only tokens that passed every check are remembered (exceptions are never cached), keyed by the
+# configured keys, so changing a key takes effect at once.
+@lru_cache(maxsize=1024)
+def _verified_claims(token: str, key_items: tuple[tuple[str, str], ...]) -> dict:
+    keys = dict(key_items)
     try:
         algorithm = jwt.get_unverified_header(token).get("alg")
     except jwt.InvalidTokenError as error:
         raise InvalidUserToken("The user token is not a valid JWT.") from error
     # The key is chosen by the algorithm the token claims, and only among the ones configured, so an
     # RS256 public key can never be used as an HMAC secret (algorithm confusion) and `none` never passes.
-    keys = {}
-    if settings.SAGEINT_USER_TOKEN_SECRET:
-        keys["HS256"] = settings.SAGEINT_USER_TOKEN_SECRET
-    if settings.SAGEINT_USER_TOKEN_PUBLIC_KEY:
-        keys["RS256"] = settings.SAGEINT_USER_TOKEN_PUBLIC_KEY
     if not keys:
         raise InvalidUserToken("User tokens are not accepted: no signing key is configured.")
     if algorithm not in keys:
@@ -80,7 +102,13 @@ def decode_user_token(token: str) -> dict:
     return claims
 
 
-def _get_or_create(*, kind: str, external_id: str, defaults: dict) -> EndUser:
+def _get_or_create(*, kind: str, external_id: str, defaults: dict, with_connection: bool = False) -> EndUser:
+    # Looked up first, outside any transaction: this runs on every proxied call, and on SQLite an atomic
+    # block takes the database's single write lock (BEGIN IMMEDIATE) even for a read.
+    found = EndUser.objects.filter(kind=kind, external_id=external_id)
+    end_user = (found.select_related("connection") if with_connection else found).first()
+    if end_user is not None:
+        return end_user
     try:
         with transaction.atomic():
             end_user, _ = EndUser.objects.get_or_create(kind=kind, external_id=external_id, defaults=defaults)

@@ -23,6 +23,7 @@ import requests
 
 from api.request_log import record_call
 from connections.exceptions import SageintError
+from connections.models import Connection
 from connections.sage_client import SageClient
 
 logger = logging.getLogger(__name__)
@@ -120,6 +121,7 @@ def request(
     timeout: float | None = None,
     source: str = "python",
     defer_log: Callable[[Callable[[], None]], None] | None = None,
+    connection: Connection | None = None,
 ) -> requests.Response:
     """Send `method path` to Sage for `end_user`'s connection and return Sage's answer, whatever its status.
 
@@ -132,6 +134,9 @@ def request(
 
     Every call that reached for Sage writes one request-log row. `defer_log` (used by the HTTP API) receives
     the write instead of running it, so it can happen after the answer is on its way to the caller.
+
+    `connection` is the end user's Connection row when the caller has just read it (the HTTP API reads it in the
+    same query as the end user); by default it is read here. A row that is not the end user's is refused.
     """
     method = method.upper()
     if method not in ALLOWED_METHODS:
@@ -144,7 +149,12 @@ def request(
     if data is not None:
         forwarded["Content-Type"] = "application/json"
 
-    client = SageClient.for_end_user(end_user)
+    if connection is None:
+        client = SageClient.for_end_user(end_user)
+    elif connection.end_user_id != end_user.pk:
+        raise ValueError("The connection given is not this end user's.")
+    else:
+        client = SageClient.for_connection(connection)
     started = time.perf_counter()
     response = None
     failure: Exception | None = None

@@ -10,9 +10,10 @@ from collections.abc import Iterator
 from urllib.parse import urljoin, urlsplit
 
 import requests
+from urllib3.exceptions import ConnectTimeoutError, MaxRetryError, NewConnectionError, ReadTimeoutError
 
 from . import http_session, retries, tokens
-from .credentials import sage_credentials
+from .credentials import api_url_for, sage_credentials
 from .exceptions import NotConnected, ReconnectRequired, SageError, SageTimeout, SageUnavailable
 from .models import Connection, EndUser
 
@@ -34,7 +35,11 @@ class SageClient:
     def for_connection(cls, connection: Connection) -> "SageClient":
         if connection.needs_reconnect:
             raise ReconnectRequired(connection.reconnect_reason or "the connection needs to be made again.")
-        return cls(api_url=sage_credentials().api_url, connection=connection)
+        # The API of whoever issued the connection's tokens (the credentials mode stored when it was made):
+        # a token never goes to another service's API, and no settings row is read on every call. If the
+        # credentials change, the next refresh finds the client changed and asks the user to reconnect.
+        mode = connection.credentials_mode or sage_credentials().mode
+        return cls(api_url=api_url_for(mode), connection=connection)
 
     @classmethod
     def for_end_user(cls, end_user: EndUser) -> "SageClient":
@@ -74,52 +79,42 @@ class SageClient:
     ) -> requests.Response:
         method = method.upper()
         url = self.url_for(path)
-        state = retries.RetryState(method=method)
+        request = {"params": params, "json": json, "data": data, "timeout": http_session.timeout(timeout)}
         access_token = self._current_access_token()
-        replayed_after_401 = False
-        while True:
-            state.attempts += 1
-            try:
-                response = self.session.request(
-                    method,
-                    url,
-                    params=params,
-                    json=json,
-                    data=data,
-                    headers=self._headers(access_token, headers),
-                    timeout=http_session.timeout(timeout),
-                )
-            except requests.Timeout as error:
-                wait = retries.wait_before_retrying_error(state)
-                if wait is None:
-                    logger.warning("Sage %s %s timed out after %s attempt(s)", method, path, state.attempts)
-                    raise SageTimeout() from error
-                retries.wait(state, wait)
-                continue
-            except requests.ConnectionError as error:
-                wait = retries.wait_before_retrying_error(state)
-                if wait is None:
-                    logger.warning("Sage %s %s unreachable after %s attempt(s)", method, path, state.attempts)
-                    raise SageUnavailable() from error
-                retries.wait(state, wait)
-                continue
-
-            if response.status_code == 401 and self.connection is not None and not replayed_after_401:
-                # Sage answers 401 before acting, so replaying once with a fresh token is safe even for writes.
-                replayed_after_401 = True
-                access_token = tokens.refresh_access_token(
-                    connection=self.connection, stale_access_token=access_token
-                )
-                continue
-            wait = retries.wait_before_retrying_status(
-                state, response.status_code, response.headers.get("Retry-After")
-            )
-            if wait is None:
-                response.sageint_attempts = state.attempts
-                return response
-            logger.info("Sage %s %s answered %s; retrying in %.1fs", method, path, response.status_code, wait)
+        response = self._send_once(method, url, access_token=access_token, extra_headers=headers, **request)
+        if response.status_code == 401 and self.connection is not None:
+            # Sage answers 401 before acting, so replaying once with a fresh token is safe even for writes.
+            earlier_attempts = response.sageint_attempts
             response.close()
-            retries.wait(state, wait)
+            access_token = tokens.refresh_access_token(
+                connection=self.connection, stale_access_token=access_token
+            )
+            response = self._send_once(
+                method, url, access_token=access_token, extra_headers=headers, **request
+            )
+            response.sageint_attempts += earlier_attempts
+        return response
+
+    def _send_once(
+        self, method: str, url: str, *, access_token: str, extra_headers, **request
+    ) -> requests.Response:
+        """One call as the caller sees it; the retries of retries.py happen below, in the session's adapter."""
+        try:
+            response = self.session.request(
+                method, url, headers=self._headers(access_token, extra_headers), **request
+            )
+        except requests.ConnectionError as error:
+            # Path only: the query may hold personal data, and nothing of the error text is needed.
+            if _timed_out(error):
+                logger.warning("Sage %s %s timed out", method, urlsplit(url).path)
+                raise SageTimeout() from error
+            logger.warning("Sage %s %s unreachable (%s)", method, urlsplit(url).path, type(error).__name__)
+            raise SageUnavailable() from error
+        except requests.Timeout as error:
+            logger.warning("Sage %s %s timed out", method, urlsplit(url).path)
+            raise SageTimeout() from error
+        response.sageint_attempts = retries.attempts_made(response)
+        return response
 
     # --- JSON helpers (raise SageError on non-2xx) ----------------------------------------------------------
 
@@ -168,6 +163,18 @@ class SageClient:
                 headers[name] = value
         headers["Authorization"] = f"Bearer {access_token}"
         return headers
+
+
+def _timed_out(error: requests.RequestException) -> bool:
+    """A connect or read timeout, also when it only shows as the last reason urllib3 gave up retrying."""
+    if isinstance(error, requests.Timeout):
+        return True
+    reason = error.args[0] if error.args else None
+    if isinstance(reason, MaxRetryError):
+        reason = reason.reason
+    return isinstance(reason, ReadTimeoutError | ConnectTimeoutError) and not isinstance(
+        reason, NewConnectionError
+    )
 
 
 def sage_errors(response: requests.Response) -> list[dict]:

@@ -95,9 +95,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # A file (not :memory:) so threads of live-server tests take real locks; one per test process, so
     # concurrent runs never share it.
     DATABASES["default"].setdefault("TEST", {})["NAME"] = str(VAR_DIR / f"test-db-{os.getpid()}.sqlite3")
-else:
-    DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
-    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# Persistent connections for every engine: opening one (and, on SQLite, running the PRAGMAs above) on each
+# request cost more than the rest of a proxied call.
+DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Accounts (django-allauth) ----------------------------------------------------------------------
@@ -261,8 +262,12 @@ SAGE_OAUTH_STATE_SECONDS = env.int("SAGE_OAUTH_STATE_SECONDS", default=600)
 SAGE_CONNECT_TIMEOUT_SECONDS = env.float("SAGE_CONNECT_TIMEOUT_SECONDS", default=5.0)
 SAGE_READ_TIMEOUT_SECONDS = env.float("SAGE_READ_TIMEOUT_SECONDS", default=30.0)
 SAGE_HTTP_POOL_SIZE = env.int("SAGE_HTTP_POOL_SIZE", default=20)
-# Retry policy (connections/retries.py): 5xx and connection errors are retried for GET/HEAD only; 429 is
-# retried for any method, honouring Retry-After, until the total wait would pass SAGE_RETRY_MAX_WAIT_SECONDS.
+# Outgoing proxy for every call to Sage (e.g. http://proxy.internal:3128). HTTP(S)_PROXY in the environment is
+# not consulted: the Sage sessions take no configuration from the environment.
+SAGE_HTTP_PROXY = env.str("SAGE_HTTP_PROXY", default="")
+# Retry policy (connections/retries.py): 5xx and errors after sending are retried for GET/HEAD only; failures to
+# connect (nothing sent) for any method; 429 for any method, honouring Retry-After, while the call's total
+# wait stays within SAGE_RETRY_MAX_WAIT_SECONDS (a longer Retry-After returns the 429 at once).
 SAGE_RETRY_MAX_ATTEMPTS = env.int("SAGE_RETRY_MAX_ATTEMPTS", default=3)
 SAGE_RETRY_BACKOFF_SECONDS = env.float("SAGE_RETRY_BACKOFF_SECONDS", default=0.5)
 SAGE_RETRY_MAX_WAIT_SECONDS = env.float("SAGE_RETRY_MAX_WAIT_SECONDS", default=10.0)

@@ -2,7 +2,7 @@
 error shape.
 
 Order of the checks (each answers as Sage would and stops): injected faults, bearer token (401),
-X-Business (404), subscription (401), rate limit (429), scope (403), then the view. Every answer names its
+X-Business (401), subscription (401), rate limit (429), scope (403), then the view. Every answer names its
 business in the `X-Business` header.
 """
 
@@ -134,14 +134,19 @@ def _resolve_business(request: HttpRequest, user: SandboxUser) -> Business:
         lead = user.lead_business()
         if lead is None:
             raise SageApiError(
-                404, data_code="RecordNotFound", message="The user has no business.", source="X-Business"
+                401,
+                data_code="AuthorizationFailure",
+                message="The user has no business.",
+                source="X-Business",
             )
         return lead
     business = user.businesses().filter(id=business_id).first()
     if business is None:
+        # Sage keeps 404 for paths that do not exist; a business the token cannot reach is an authorisation
+        # failure (401), which is also what integrators report for a missing or wrong business.
         raise SageApiError(
-            404,
-            data_code="RecordNotFound",
+            401,
+            data_code="AuthorizationFailure",
             message="The business given in X-Business was not found or the user has no access to it.",
             source="X-Business",
         )

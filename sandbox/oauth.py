@@ -130,6 +130,9 @@ class AuthorizationRequest:
 def validate_authorization_request(params) -> AuthorizationRequest:
     """Check the query of an authorize call. Client and redirect URI first: until both are verified nothing
     may be sent to the redirect URI."""
+    for trusted in ("client_id", "redirect_uri"):
+        if len(_values(params, trusted)) > 1:
+            raise AuthorizeRequestInvalid(f"{trusted} is given more than once.")
     client_id = params.get("client_id", "")
     redirect_uri = params.get("redirect_uri", "")
     app = find_app(client_id)
@@ -143,9 +146,15 @@ def validate_authorization_request(params) -> AuthorizationRequest:
         )
     state = params.get("state", "")
     country = params.get("country", "").lower()
-    scope = params.get("scope", "") or SCOPE_FULL_ACCESS
+    # Sage's parameter table names it `scopes`, its example URL `scope`: both are read, `scope` first.
+    scope = params.get("scope", "") or params.get("scopes", "") or SCOPE_FULL_ACCESS
+    response_type = params.get("response_type", "")
     error = ""
-    if params.get("response_type") != "code":
+    if any(len(_values(params, name)) > 1 for name in REPEATABLE_NEVER):
+        error = "invalid_request"  # RFC 6749 §3.1: a parameter must not be sent twice
+    elif not response_type:
+        error = "invalid_request"
+    elif response_type != "code":
         error = "unsupported_response_type"
     elif scope not in SCOPES:
         error = "invalid_scope"
@@ -154,6 +163,13 @@ def validate_authorization_request(params) -> AuthorizationRequest:
     return AuthorizationRequest(
         app=app, redirect_uri=redirect_uri, scope=scope, state=state, country=country, error=error
     )
+
+
+REPEATABLE_NEVER = ("response_type", "scope", "scopes", "state", "country")
+
+
+def _values(params, name: str) -> list[str]:
+    return params.getlist(name) if hasattr(params, "getlist") else [params[name]] if name in params else []
 
 
 def redirect_with(redirect_uri: str, params: dict[str, str]) -> str:

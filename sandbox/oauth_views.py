@@ -21,6 +21,7 @@ FORWARDED_PARAMS = (
     "redirect_uri",
     "response_type",
     "scope",
+    "scopes",
     "state",
     "country",
     "filter",
@@ -71,6 +72,7 @@ def authorize(request: HttpRequest) -> HttpResponse:
 @require_POST
 def token(request: HttpRequest) -> HttpResponse:
     try:
+        _require_form_body(request)
         app = _authenticated_client(request)
         body = oauth.grant_tokens(app=app, grant_type=request.POST.get("grant_type", ""), params=request.POST)
     except oauth.OAuthError as error:
@@ -82,11 +84,22 @@ def token(request: HttpRequest) -> HttpResponse:
 @require_POST
 def revoke(request: HttpRequest) -> HttpResponse:
     try:
+        _require_form_body(request)
         app = _authenticated_client(request)
         oauth.revoke(app=app, token=request.POST.get("token", ""))
     except oauth.OAuthError as error:
         return oauth_error_response(error, request)
     return _no_store(HttpResponse(status=200))
+
+
+def _require_form_body(request: HttpRequest) -> None:
+    # Sage documents form-encoded bodies only. A JSON or multipart body is refused here rather than read, so a
+    # client that sends one learns it from the sandbox and not in production.
+    if request.content_type != "application/x-www-form-urlencoded":
+        raise oauth.OAuthError(
+            "invalid_request",
+            "The body must be form-encoded (Content-Type: application/x-www-form-urlencoded).",
+        )
 
 
 def client_credentials(request: HttpRequest) -> tuple[str, str]:

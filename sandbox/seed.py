@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.db import transaction
-from django.db.models import Max
+from django.db.models import Count, Max
 
 from sandbox.amounts import ZERO, currency_for_country, round_money
 from sandbox.models import (
@@ -526,6 +526,26 @@ def seed_demo_world() -> list[Business]:
                 demo=DEMO_CONTACTS.get(key),
             ).write()
     return businesses
+
+
+def record_counts(business_ids: list[str]) -> dict[str, tuple[int, int]]:
+    """Live contacts and sales invoices per business: {business id: (contacts, invoices)}."""
+    contacts = dict(
+        Contact.objects.alive()
+        .filter(business_id__in=business_ids)
+        .values_list("business_id")
+        .annotate(count=Count("pk"))
+    )
+    invoices = dict(
+        SalesInvoice.objects.alive()
+        .filter(business_id__in=business_ids)
+        .values_list("business_id")
+        .annotate(count=Count("pk"))
+    )
+    return {
+        business_id: (contacts.get(business_id, 0), invoices.get(business_id, 0))
+        for business_id in business_ids
+    }
 
 
 def has_data() -> bool:

@@ -12,7 +12,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
 from sandbox import faults as fault_service
-from sandbox import oauth
+from sandbox import oauth, seed
 from sandbox.api import SageApiError, sage_endpoint
 from sandbox.models import SandboxUser
 from sandbox.oauth_views import client_credentials, oauth_error_response
@@ -24,7 +24,7 @@ def home(request: HttpRequest) -> HttpResponse:
     base = settings.SAGE_SANDBOX_URL
     context = {
         "apps": oauth.list_apps(),
-        "users": SandboxUser.objects.prefetch_related("memberships__business"),
+        "users": _users_with_their_books(),
         "faults": fault_service.active_faults(),
         "rate_limit": settings.SAGE_SANDBOX_RATE_LIMIT_PER_MINUTE,
         "lifetimes": {
@@ -41,6 +41,19 @@ def home(request: HttpRequest) -> HttpResponse:
         "can_reset": "sandbox_seed" in get_commands(),
     }
     return render(request, "sandbox/home.html", context)
+
+
+def _users_with_their_books() -> list[SandboxUser]:
+    """The sandbox users, each membership's business carrying how much data it holds and its demo contact
+    (the e-mail a visitor can look up with GET /contacts?email=…)."""
+    users = list(SandboxUser.objects.prefetch_related("memberships__business"))
+    businesses = [membership.business for user in users for membership in user.memberships.all()]
+    counts = seed.record_counts([business.id for business in businesses])
+    for business in businesses:
+        business.contact_count, business.invoice_count = counts.get(business.id, (0, 0))
+        demo = seed.DEMO_CONTACTS.get(seed.business_key(business) or "")
+        business.demo_contact_email = demo.email if demo and business.contact_count else ""
+    return users
 
 
 @login_required

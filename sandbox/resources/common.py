@@ -1,6 +1,7 @@
 """What every accounting resource shares: query parameter parsing, validation errors, wire formats."""
 
 import datetime as dt
+import re
 from collections.abc import Callable
 from decimal import Decimal
 from functools import wraps
@@ -125,6 +126,9 @@ def _invalid_parameter(name: str, message: str) -> SageValidationErrors:
     )
 
 
+DATE_WITH_OFFSET = re.compile(r"(?P<day>\d{4}-\d{2}-\d{2})T(?P<offset>[+-]\d{2}:\d{2})")
+
+
 def datetime_param(request: HttpRequest, name: str) -> dt.datetime | None:
     """An ISO 8601 date-time (or a bare date, read as midnight UTC) from the query string."""
     raw = request.GET.get(name, "").strip()
@@ -133,6 +137,10 @@ def datetime_param(request: HttpRequest, name: str) -> dt.datetime | None:
     # A `+` in an offset arrives as a space when the client did not percent-encode it.
     raw = raw.replace(" ", "+")
     parsed = parse_datetime(raw)
+    date_with_offset = DATE_WITH_OFFSET.fullmatch(raw)
+    if parsed is None and date_with_offset:
+        # Sage's description also takes a date with an offset, `YYYY-MM-DDT(+|-)hh:mm`: midnight there.
+        parsed = parse_datetime(f"{date_with_offset['day']}T00:00:00{date_with_offset['offset']}")
     if parsed is None:
         day = parse_date(raw)
         if day is None:

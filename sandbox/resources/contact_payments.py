@@ -32,6 +32,9 @@ SORTS = {"created_at": "created_at", "updated_at": "updated_at", "date": "date"}
 # Money in: allocations go against sales invoices. The other types are accepted without allocations, since
 # the sandbox keeps no purchase invoices or credit notes to allocate them to.
 ALLOCATABLE_TYPES = ("CUSTOMER_RECEIPT",)
+# Money to or from a customer needs a customer contact, to or from a supplier a supplier (as Sage's screens do).
+CUSTOMER_TYPES = ("CUSTOMER_RECEIPT", "CUSTOMER_REFUND")
+VENDOR_TYPES = ("VENDOR_PAYMENT", "VENDOR_REFUND")
 
 
 # --- representation ----------------------------------------------------------------------------------
@@ -165,6 +168,10 @@ def create_payment(*, business, body: dict) -> ContactPayment:
         contact = Contact.objects.alive().filter(business=business, id=body["contact_id"]).first()
         if contact is None:
             validator.error("contact_id", "Couldn't find the contact")
+        elif transaction_type in CUSTOMER_TYPES and not contact.is_customer:
+            validator.error("contact_id", "The contact is not a customer")
+        elif transaction_type in VENDOR_TYPES and not contact.is_vendor:
+            validator.error("contact_id", "The contact is not a supplier")
     bank_account = None
     if body.get("bank_account_id"):
         bank_account = (

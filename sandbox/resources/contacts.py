@@ -207,9 +207,8 @@ def _list(request):
     contacts = filter_changes(request, Contact.objects.filter(business=request.business))
     search = request.GET.get("search", "").strip()
     if search:
-        contacts = contacts.filter(
-            Q(name__icontains=search) | Q(reference__icontains=search) | Q(email__icontains=search)
-        )
+        # Sage: "filter by the contact name, company name or reference" (not the email: that is `email`).
+        contacts = contacts.filter(Q(name__icontains=search) | Q(reference__icontains=search))
     email = request.GET.get("email", "").strip()
     if email:
         contacts = contacts.filter(email__iexact=email)

@@ -36,13 +36,8 @@ from .common import (
     wrapped_body,
 )
 
-SORTS = {
-    "created_at": "created_at",
-    "updated_at": "updated_at",
-    "date": "date",
-    "due_date": "due_date",
-    "invoice_number": "number",
-}
+# Exactly the sort attributes Sage's description lists for /sales_invoices.
+SORTS = {"created_at": "created_at", "updated_at": "updated_at", "date": "date", "due_date": "due_date"}
 DEFAULT_PAYMENT_DAYS = 30
 SETTABLE_STATUSES = (SalesInvoice.DRAFT, SalesInvoice.UNPAID)
 
@@ -362,7 +357,8 @@ def _refresh_contact(contact: Contact) -> None:
 
 
 def _search(invoices, search: str):
-    matches = Q(reference__icontains=search) | Q(contact_name__icontains=search) | Q(notes__icontains=search)
+    # Sage: "filter by the invoice reference or contact name"; the invoice number is matched too (Choice).
+    matches = Q(reference__icontains=search) | Q(contact_name__icontains=search)
     number = re.fullmatch(r"(?:[A-Za-z]+-?)?(\d+)", search)
     if number:
         matches |= Q(number=int(number.group(1)))

@@ -1,9 +1,9 @@
 """The Sage client's rules, driven with `responses` for the faults the sandbox cannot produce."""
 
 import json
+import logging
 
 import pytest
-import requests
 import responses
 
 from connections import crypto
@@ -58,79 +58,175 @@ def test_urls_outside_the_api_base_are_refused(client):
         client.url_for("../token")
 
 
-@responses.activate
-def test_throttled_post_waits_retry_after_then_succeeds(client, no_sleep):
-    responses.post(f"{API}/contacts", status=429, headers={"Retry-After": "2"}, json=[])
-    responses.post(f"{API}/contacts", status=201, json={"id": "c1"})
-    response = client.send("POST", "contacts", json={"contact": {"name": "Ann"}})
+# --- the retry policy, over real sockets (urllib3's own retry loop, driven by connections.retries) -----------
+
+JSON = {"Content-Type": "application/json"}
+
+
+@pytest.fixture
+def wire_client(local_sage, make_connection, no_sleep):
+    """A client whose Sage is `local_sage`, a scripted server on a local socket."""
+    return SageClient.for_connection(make_connection())
+
+
+def test_throttled_post_waits_retry_after_then_succeeds(wire_client, local_sage, no_sleep):
+    local_sage.script((429, {"Retry-After": "2", **JSON}, b"[]"), (201, JSON, b'{"id": "c1"}'))
+    response = wire_client.send("POST", "contacts", json={"contact": {"name": "Ann"}})
     assert response.status_code == 201
+    assert response.json() == {"id": "c1"}
     assert response.sageint_attempts == 2
     assert no_sleep == [2.0]
+    assert local_sage.requests == [("POST", "/v3.1/contacts")] * 2
 
 
-@responses.activate
-def test_throttling_beyond_the_wait_budget_returns_the_429(client, no_sleep, settings):
+def test_throttling_beyond_the_wait_budget_returns_the_429(wire_client, local_sage, no_sleep, settings):
     settings.SAGE_RETRY_MAX_WAIT_SECONDS = 5
-    responses.get(f"{API}/contacts", status=429, headers={"Retry-After": "4"}, json=[])
-    response = client.send("GET", "contacts")
+    local_sage.script((429, {"Retry-After": "4", **JSON}, b'[{"$message": "slow down"}]'))
+    response = wire_client.send("GET", "contacts")
     assert response.status_code == 429
+    assert response.headers["Retry-After"] == "4"
+    assert response.json() == [{"$message": "slow down"}]
     assert no_sleep == [4.0]  # a second 4 s wait would pass the 5 s budget
     assert response.sageint_attempts == 2
 
 
-@responses.activate
-def test_server_errors_are_retried_for_get(client, no_sleep, settings):
+def test_a_retry_after_longer_than_the_budget_returns_the_429_at_once(
+    wire_client, local_sage, no_sleep, settings
+):
+    settings.SAGE_RETRY_MAX_WAIT_SECONDS = 10
+    local_sage.script((429, {"Retry-After": "30", **JSON}, b"[]"))
+    response = wire_client.send("POST", "contacts", json={"contact": {}})
+    assert response.status_code == 429
+    assert response.headers["Retry-After"] == "30"
+    assert no_sleep == []
+    assert response.sageint_attempts == 1
+    assert len(local_sage.requests) == 1
+
+
+def test_a_throttle_without_retry_after_backs_off_then_succeeds(wire_client, local_sage, no_sleep, settings):
+    local_sage.script((429, JSON, b"[]"), (200, JSON, b"{}"))
+    response = wire_client.send("PUT", "contacts/c1", json={})
+    assert response.status_code == 200
+    assert no_sleep == [settings.SAGE_RETRY_BACKOFF_SECONDS]
+
+
+def test_server_errors_are_retried_for_get(wire_client, local_sage, no_sleep, settings):
     settings.SAGE_RETRY_MAX_ATTEMPTS = 3
-    responses.get(f"{API}/contacts", status=503, json=[])
-    responses.get(f"{API}/contacts", status=502, json=[])
-    responses.get(f"{API}/contacts", status=200, json={"$items": []})
-    response = client.send("GET", "contacts")
+    local_sage.script((503, JSON, b"[]"), (502, JSON, b"[]"), (200, JSON, b'{"$items": []}'))
+    response = wire_client.send("GET", "contacts")
     assert response.status_code == 200
     assert response.sageint_attempts == 3
     assert len(no_sleep) == 2 and no_sleep[1] == 2 * no_sleep[0]  # exponential backoff
+    assert len(local_sage.requests) == 3
 
 
-@responses.activate
-def test_server_error_after_the_last_attempt_is_returned(client, settings):
+def test_head_is_retried_like_get(wire_client, local_sage, no_sleep):
+    local_sage.script((500, JSON, b""), (200, JSON, b""))
+    response = wire_client.send("HEAD", "contacts")
+    assert response.status_code == 200
+    assert local_sage.requests == [("HEAD", "/v3.1/contacts")] * 2
+
+
+def test_server_error_after_the_last_attempt_is_returned(wire_client, local_sage, settings):
     settings.SAGE_RETRY_MAX_ATTEMPTS = 2
-    responses.get(f"{API}/contacts", status=500, json=[{"$message": "boom"}])
-    response = client.send("GET", "contacts")
+    local_sage.script((500, JSON, b'[{"$message": "boom"}]'))
+    response = wire_client.send("GET", "contacts")
     assert response.status_code == 500
+    assert response.json() == [{"$message": "boom"}]
     assert response.sageint_attempts == 2
 
 
-@pytest.mark.parametrize("method", ["POST", "PUT", "PATCH", "DELETE"])
-@responses.activate
-def test_writes_are_never_resent_after_a_server_error(client, method):
-    responses.add(method, f"{API}/contacts/c1", status=503, json=[])
-    response = client.send(method, "contacts/c1", json={})
+def test_waits_for_server_errors_also_stop_at_the_wait_budget(wire_client, local_sage, no_sleep, settings):
+    settings.SAGE_RETRY_MAX_ATTEMPTS = 5
+    settings.SAGE_RETRY_BACKOFF_SECONDS = 1
+    settings.SAGE_RETRY_MAX_WAIT_SECONDS = 3.5
+    local_sage.script((503, JSON, b"[]"))
+    response = wire_client.send("GET", "contacts")
     assert response.status_code == 503
-    assert len(responses.calls) == 1
+    assert no_sleep == [1, 2]  # waiting 4 more would pass 3.5 s
+    assert response.sageint_attempts == 3
 
 
-@responses.activate
-def test_connection_errors_are_retried_for_get_then_raised(client, settings):
+@pytest.mark.parametrize("method", ["POST", "PUT", "PATCH", "DELETE"])
+@pytest.mark.parametrize("retry_after", [None, "1"])
+def test_writes_are_never_resent_after_a_server_error(wire_client, local_sage, no_sleep, method, retry_after):
+    headers = {**JSON, "Retry-After": retry_after} if retry_after else JSON
+    local_sage.script((503, headers, b"[]"), (201, JSON, b"{}"))
+    response = wire_client.send(method, "contacts/c1", json={})
+    assert response.status_code == 503
+    assert response.sageint_attempts == 1
+    assert local_sage.requests == [(method, "/v3.1/contacts/c1")]
+    assert no_sleep == []
+
+
+def test_connection_errors_are_retried_for_get_then_raised(wire_client, local_sage, settings):
     settings.SAGE_RETRY_MAX_ATTEMPTS = 3
-    responses.get(f"{API}/contacts", body=requests.ConnectionError("refused"))
+    local_sage.script(("drop",))
     with pytest.raises(SageUnavailable):
-        client.send("GET", "contacts")
-    assert len(responses.calls) == 3
+        wire_client.send("GET", "contacts")
+    assert len(local_sage.requests) == 3
 
 
-@responses.activate
-def test_a_post_is_not_resent_after_a_connection_error(client):
-    responses.post(f"{API}/contacts", body=requests.ConnectionError("reset"))
+def test_a_get_succeeds_after_a_dropped_connection(wire_client, local_sage):
+    local_sage.script(("drop",), (200, JSON, b"{}"))
+    response = wire_client.send("GET", "contacts")
+    assert response.status_code == 200
+    assert response.sageint_attempts == 2
+
+
+def test_a_post_is_not_resent_after_a_connection_error(wire_client, local_sage, no_sleep):
+    local_sage.script(("drop",), (201, JSON, b"{}"))
+    with pytest.raises(SageUnavailable):
+        wire_client.send("POST", "contacts", json={})
+    assert local_sage.requests == [("POST", "/v3.1/contacts")]
+    assert no_sleep == []
+
+
+def test_a_refused_connection_is_retried_even_for_a_post(
+    sage_api_settings, closed_port_url, make_connection, no_sleep, settings
+):
+    # Refused while connecting: not a byte of the request left, so Sage cannot have acted on it.
+    settings.SAGE_RETRY_MAX_ATTEMPTS = 3
+    sage_api_settings.SAGE_API_URL = closed_port_url
+    client = SageClient.for_connection(make_connection())
     with pytest.raises(SageUnavailable):
         client.send("POST", "contacts", json={})
-    assert len(responses.calls) == 1
+    assert len(no_sleep) == 2  # three attempts
 
 
-@responses.activate
-def test_timeout_raises_sage_timeout(client, settings):
-    settings.SAGE_RETRY_MAX_ATTEMPTS = 1
-    responses.get(f"{API}/contacts", body=requests.ReadTimeout("slow"))
+def test_read_timeout_of_a_get_is_retried_then_raises_sage_timeout(wire_client, local_sage, settings):
+    settings.SAGE_READ_TIMEOUT_SECONDS = 0.2
+    settings.SAGE_RETRY_MAX_ATTEMPTS = 2
+    local_sage.script(("slow", 1.0, (200, JSON, b"{}")))
     with pytest.raises(SageTimeout):
-        client.send("GET", "contacts")
+        wire_client.send("GET", "contacts")
+    assert len(local_sage.requests) == 2
+
+
+def test_read_timeout_of_a_post_raises_sage_timeout_without_resending(wire_client, local_sage, settings):
+    settings.SAGE_READ_TIMEOUT_SECONDS = 0.2
+    local_sage.script(("slow", 1.0, (201, JSON, b"{}")))
+    with pytest.raises(SageTimeout):
+        wire_client.send("POST", "contacts", json={})
+    assert len(local_sage.requests) == 1
+
+
+def test_retried_calls_are_logged_without_their_query(wire_client, local_sage, caplog):
+    local_sage.script(("drop",), (200, JSON, b"{}"))
+    with caplog.at_level(logging.DEBUG):
+        wire_client.send("GET", "contacts", params={"email": "ann@example.com"})
+    assert "/v3.1/contacts" in caplog.text
+    assert "ann@example.com" not in caplog.text
+    assert "ann%40example.com" not in caplog.text
+
+
+def test_the_retry_policy_is_on_the_shared_session_adapter(sage_api_settings):
+    from connections.http_session import shared_session
+    from connections.retries import SageRetry
+
+    adapter = shared_session().get_adapter("https://api.accounting.sage.com/v3.1/contacts")
+    assert isinstance(adapter.max_retries, SageRetry)
+    assert adapter.max_retries.raise_on_status is False
 
 
 @responses.activate

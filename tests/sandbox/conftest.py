@@ -1,7 +1,7 @@
 """Sandbox fixtures: the fixed Sage identities, the built-in dev app, tokens from the real OAuth flow."""
 
 from dataclasses import dataclass
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
 from django.conf import settings
@@ -20,6 +20,12 @@ class DevApp:
     client_id: str
     client_secret: str
     redirect_uri: str
+
+
+def form_post(client, path: str, data: dict, **extra):
+    """POST `data` form-encoded, as Sage's token and revoke endpoints require (the test client's default is
+    multipart)."""
+    return client.post(path, urlencode(data), content_type="application/x-www-form-urlencoded", **extra)
 
 
 def query_of(url: str) -> dict[str, str]:
@@ -85,7 +91,7 @@ def get_code(client, sam, authorize_params):
 def exchange(client, dev_app):
     def post(**fields):
         data = {"client_id": dev_app.client_id, "client_secret": dev_app.client_secret} | fields
-        return client.post(TOKEN, {key: value for key, value in data.items() if value is not None})
+        return form_post(client, TOKEN, {key: value for key, value in data.items() if value is not None})
 
     return post
 

@@ -32,6 +32,12 @@ def test_search_matches_name_or_reference(sage, make_customer):
     assert ids(sage("get", "/contacts?search=harb")) == {by_name.id, by_reference.id}
 
 
+def test_search_does_not_match_the_email_which_has_its_own_filter(sage, make_customer):
+    make_customer("Somebody", email="harbour@example.com")
+
+    assert ids(sage("get", "/contacts?search=harbour")) == set()
+
+
 def test_contact_type_filter_separates_customers_and_vendors(sage, make_customer, business):
     customer = make_customer("Buyer")
     vendor = make_customer("Seller", contact_type_ids=["VENDOR"])
@@ -55,6 +61,15 @@ def test_updated_or_created_since_accepts_an_offset(sage, make_customer):
 
     assert ids(sage("get", "/contacts?updated_or_created_since=2025-05-01T12:00:00%2B01:00")) == {contact.id}
     assert ids(sage("get", "/contacts?updated_or_created_since=2025-05-01T12:00:01%2B01:00")) == set()
+
+
+def test_updated_or_created_since_takes_sages_date_with_an_offset(sage, make_customer):
+    """Sage's description: a date as YYYY-MM-DDT(+|-)hh:mm means midnight at that offset."""
+    contact = make_customer("Midnight")
+    Contact.objects.filter(pk=contact.pk).update(updated_at=dt.datetime(2025, 4, 30, 22, 0, tzinfo=dt.UTC))
+
+    assert ids(sage("get", "/contacts?updated_or_created_since=2025-05-01T%2B02:00")) == {contact.id}
+    assert ids(sage("get", "/contacts?updated_or_created_since=2025-05-01T%2B01:00")) == set()
 
 
 def test_bad_date_time_filter_is_refused_naming_the_parameter(sage, books):

@@ -191,6 +191,22 @@ def test_draft_invoice_can_be_created_and_released(sage, customer, sales_ledger)
     assert sage("get", f"/contacts/{customer.id}").json()["balance"] == "62.38"
 
 
+def test_only_a_draft_can_be_released(sage, customer, make_invoice):
+    unpaid = make_invoice(customer)
+
+    response = sage("post", f"/sales_invoices/{unpaid.id}/release")
+
+    assert response.status_code == 422
+    assert sage("get", f"/sales_invoices/{unpaid.id}").json()["status"]["id"] == "UNPAID"
+
+
+def test_release_takes_only_post(sage, customer, make_invoice):
+    draft = make_invoice(customer, status_id="DRAFT")
+
+    assert sage("get", f"/sales_invoices/{draft.id}/release").status_code == 405
+    assert sage("get", f"/sales_invoices/{draft.id}").json()["status"]["id"] == "DRAFT"
+
+
 # --- validation --------------------------------------------------------------------------------------
 
 
@@ -327,6 +343,14 @@ def test_sort_by_date_descending(sage, customer, make_invoice):
     items = sage("get", "/sales_invoices?sort=date:desc&attributes=date").json()["$items"]
 
     assert [item["date"] for item in items] == ["2025-05-01", "2025-04-01", "2025-03-01"]
+
+
+def test_sort_takes_only_the_attributes_sage_lists(sage, customer, make_invoice):
+    make_invoice(customer)
+
+    response = sage("get", "/sales_invoices?sort=invoice_number")
+
+    assert errors_by_source(response).keys() == {"sort"}
 
 
 # --- update, void, delete ----------------------------------------------------------------------------

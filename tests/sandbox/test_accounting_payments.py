@@ -202,6 +202,27 @@ def test_unknown_transaction_type_payment_method_and_bank_account_are_refused(pa
     }
 
 
+def test_customer_receipt_from_a_supplier_is_refused(pay, make_customer):
+    supplier = make_customer("Supplies Co", contact_type_ids=["VENDOR"])
+
+    response = pay(total="10.00", contact_id=supplier.id, allocated_artefacts=[])
+
+    assert errors_by_source(response)["contact_id"]["$message"] == "The contact is not a customer"
+    assert not ContactPayment.objects.exists()
+
+
+def test_vendor_payment_to_a_customer_is_refused_and_to_a_supplier_accepted(pay, customer, make_customer):
+    supplier = make_customer("Supplies Co", contact_type_ids=["VENDOR"])
+
+    to_customer = pay(total="10.00", transaction_type_id="VENDOR_PAYMENT", allocated_artefacts=[])
+    to_supplier = pay(
+        total="10.00", transaction_type_id="VENDOR_PAYMENT", contact_id=supplier.id, allocated_artefacts=[]
+    )
+
+    assert "contact_id" in errors_by_source(to_customer)
+    assert to_supplier.status_code == 201, to_supplier.content
+
+
 def test_zero_or_negative_total_is_refused(pay, invoice):
     assert "total_amount" in errors_by_source(pay(total="0", allocated_artefacts=[]))
     assert "total_amount" in errors_by_source(pay(total="-5", allocated_artefacts=[]))
@@ -253,3 +274,15 @@ def test_get_answers_the_same_payment_as_the_create(sage, pay, invoice):
     created = pay((invoice.id, "10.00")).json()
 
     assert sage("get", f"/contact_payments/{created['id']}").json() == created
+
+
+def test_a_deleted_payment_is_listed_by_deleted_since_and_gone_from_the_list(sage, pay, invoice):
+    payment = pay((invoice.id, "50.00")).json()
+    assert sage("delete", payment["$path"]).status_code == 204
+
+    live = sage("get", "/contact_payments").json()["$items"]
+    deleted = sage("get", "/contact_payments?deleted_since=2000-01-01T00:00:00Z").json()["$items"]
+
+    assert payment["id"] not in {item["id"] for item in live}
+    assert [item["id"] for item in deleted] == [payment["id"]]
+    assert sage("get", payment["$path"]).status_code == 404

@@ -63,19 +63,20 @@ def test_x_business_selects_another_business_of_the_same_user(access_token, api)
     assert response["X-Business"] == other.id
 
 
-def test_unknown_x_business_answers_sages_error(access_token, api):
+def test_unknown_x_business_answers_401_authorization_failure(access_token, api):
     response = api("get", "/user", access_token, headers={"X-Business": "0" * 32})
 
-    error = assert_sage_error(response, 404, "RecordNotFound")
+    error = assert_sage_error(response, 401, "AuthorizationFailure")
     assert error["$source"] == "X-Business"
+    assert "X-Business" not in response  # no business served the call
 
 
 def test_x_business_of_another_users_business_is_refused(access_token, api):
     unas_business = Business.objects.get(name="Single Shop Inc")
 
-    response = api("get", "/user", access_token, headers={"X-Business": unas_business.id})
+    response = api("get", "/contacts", access_token, headers={"X-Business": unas_business.id})
 
-    assert_sage_error(response, 404, "RecordNotFound")
+    assert_sage_error(response, 401, "AuthorizationFailure")
 
 
 def test_a_business_without_active_subscription_answers_401_no_active_subscription(

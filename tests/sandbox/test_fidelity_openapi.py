@@ -15,12 +15,14 @@ import pytest
 from django.conf import settings
 from django.core.management import call_command
 
+from sandbox.identity_api import BUSINESS_FIELDS, USER_FIELDS
 from sandbox.models import ContactPayment, SalesInvoice
 from sandbox.seed import DEMO_CONTACTS
 from tests.sandbox.accounting_world import errors_by_source
 
 SPEC_DIR = Path(settings.BASE_DIR).parent / "shared" / "sage-openapi"
 SPEC_FILE = SPEC_DIR / "swagger.full.json"
+USER_BUSINESSES_FILE = SPEC_DIR / "swagger.user_businesses.json"
 
 pytestmark = pytest.mark.skipif(
     not SPEC_FILE.exists(),
@@ -97,6 +99,12 @@ FILTERS = {
 @pytest.fixture(scope="module")
 def spec() -> dict:
     return json.loads(SPEC_FILE.read_text())
+
+
+@pytest.fixture(scope="module")
+def user_spec() -> dict:
+    """Sage's separate description of /user and /businesses."""
+    return json.loads(USER_BUSINESSES_FILE.read_text())
 
 
 @pytest.fixture
@@ -191,6 +199,81 @@ def test_single_records_match_the_definition(spec, sage, world, path, definition
     assert response.status_code == 200
     check_record(spec, response.json(), definition, first["$path"])
     assert set(first) == {"id", "displayed_as", "$path"}
+
+
+@pytest.mark.parametrize(("path", "definition"), RESOURCES.items())
+def test_each_resource_is_checked_against_the_definition_sage_declares_for_it(spec, path, definition):
+    list_schema = spec["paths"][path]["get"]["responses"]["200"]["schema"]
+    detail_schema = spec["paths"][f"{path}/{{key}}"]["get"]["responses"]["200"]["schema"]
+
+    assert list_schema["items"]["$ref"] == f"#/definitions/{definition}"
+    assert detail_schema["$ref"] == f"#/definitions/{definition}"
+
+
+def without_paths(value):
+    """`$path` taken out everywhere: Sage's description of /user and /businesses omits it, but every v3.1 answer
+    carries it (the paging guide's items are `id`, `displayed_as`, `$path`), so the sandbox answers it too."""
+    if isinstance(value, dict):
+        return {key: without_paths(item) for key, item in value.items() if key != "$path"}
+    if isinstance(value, list):
+        return [without_paths(item) for item in value]
+    return value
+
+
+@pytest.mark.parametrize(
+    ("path", "definition"),
+    [("/user", "User"), ("/businesses/lead", "Business"), ("/businesses/{lead}", "Business")],
+)
+def test_user_and_business_answers_match_sages_definitions(user_spec, sage, world, path, definition):
+    lead_id = sage("get", "/businesses/lead").json()["id"]
+
+    response = sage("get", path.replace("{lead}", lead_id))
+
+    assert response.status_code == 200
+    check_record(user_spec, without_paths(response.json()), definition, path)
+    assert response["X-Business"] == lead_id
+
+
+def test_business_list_items_with_all_attributes_match_sages_definition(user_spec, sage, world):
+    body = sage("get", "/businesses?attributes=all").json()
+
+    assert len(body["$items"]) == 2
+    for item in body["$items"]:
+        check_record(user_spec, without_paths(item), "Business", f"/businesses[{item['id']}]")
+
+
+def test_user_and_business_updates_take_exactly_sages_put_fields(user_spec):
+    definitions = user_spec["definitions"]
+
+    assert set(USER_FIELDS) == set(definitions["putUser"]["properties"]["user"]["properties"])
+    assert set(BUSINESS_FIELDS) == set(definitions["putBusinesses"]["properties"]["business"]["properties"])
+
+
+def test_answers_to_writes_match_the_definition(spec, sage, world):
+    """What a create, update, release or void answers is the resource itself, field for field."""
+    bodies = valid_bodies(world)
+    answers = {}
+    for path, (wrapper, _, body) in bodies.items():
+        created = sage("post", path, json={wrapper: body})
+        assert created.status_code == 201, (path, created.content)
+        answers[f"POST {path}"] = (created.json(), RESOURCES[path])
+    contact = answers["POST /contacts"][0]
+    updated_contact = sage("put", contact["$path"], json={"contact": {"notes": "Changed"}})
+    answers["PUT /contacts/{key}"] = (updated_contact.json(), "Contact")
+    invoice = answers["POST /sales_invoices"][0]
+    updated_invoice = sage("put", invoice["$path"], json={"sales_invoice": {"reference": "PO-9"}})
+    answers["PUT /sales_invoices/{key}"] = (updated_invoice.json(), "SalesInvoice")
+    voided = sage("delete", f"{invoice['$path']}?void_reason=Wrong+customer")
+    answers["DELETE /sales_invoices/{key}"] = (voided.json(), "SalesInvoice")
+    draft_body = {**bodies["/sales_invoices"][2], "status_id": "DRAFT"}
+    draft = sage("post", "/sales_invoices", json={"sales_invoice": draft_body}).json()
+    released = sage("post", f"{draft['$path']}/release")
+    answers["POST /sales_invoices/{key}/release"] = (released.json(), "SalesInvoice")
+
+    assert updated_contact.status_code == updated_invoice.status_code == voided.status_code == 200
+    assert released.status_code == 201  # as Sage's description of /release declares
+    for where, (answer, definition) in answers.items():
+        check_record(spec, answer, definition, where)
 
 
 def test_invoice_with_payments_allocations_matches_the_definition(spec, sage, world):

@@ -1,8 +1,39 @@
 """The sandbox's authorize page (Sage: /oauth2/auth/central): validation, consent, Allow and Deny."""
 
+from urllib.parse import urlencode
+
+import pytest
+from django.test import Client
+
 from sandbox.models import AuthorizationCode
 
-from .conftest import AUTHORIZE, query_of
+from .conftest import AUTHORIZE, TOKEN, form_post, query_of
+
+
+@pytest.fixture
+def get_tokens_with_params(client, sam, authorize_params, dev_app):
+    """Consent with any authorize parameters, then exchange the code: the token answer."""
+
+    def run(**overrides) -> dict:
+        data = authorize_params(**overrides) | {"sandbox_user": sam.id, "decision": "allow"}
+        redirect = client.post(AUTHORIZE, data)
+        assert redirect.status_code == 302, redirect.content
+        code = query_of(redirect["Location"])["code"]
+        answer = form_post(
+            client,
+            TOKEN,
+            {
+                "grant_type": "authorization_code",
+                "code": code,
+                "redirect_uri": dev_app.redirect_uri,
+                "client_id": dev_app.client_id,
+                "client_secret": dev_app.client_secret,
+            },
+        )
+        assert answer.status_code == 200, answer.content
+        return answer.json()
+
+    return run
 
 
 def test_consent_page_shows_app_scope_users_their_businesses_and_the_two_buttons(
@@ -128,3 +159,59 @@ def test_code_is_stored_only_as_a_hash(get_code):
 
     stored = AuthorizationCode.objects.get()
     assert stored.code_hash != code and code not in stored.code_hash
+
+
+def test_missing_response_type_redirects_with_invalid_request(client, authorize_params, identities):
+    response = client.get(AUTHORIZE, authorize_params(response_type=None, state="s-3"))
+
+    assert response.status_code == 302
+    assert query_of(response["Location"]) == {"error": "invalid_request", "state": "s-3"}
+
+
+def test_unknown_country_redirects_with_invalid_request(client, authorize_params, identities):
+    response = client.get(AUTHORIZE, authorize_params(country="zz", state="s-4"))
+
+    assert response.status_code == 302
+    assert query_of(response["Location"]) == {"error": "invalid_request", "state": "s-4"}
+
+
+def test_a_parameter_sent_twice_redirects_with_invalid_request(client, authorize_params, identities):
+    query = urlencode(authorize_params(), doseq=True) + "&scope=readonly"
+
+    response = client.get(f"{AUTHORIZE}?{query}")
+
+    assert response.status_code == 302
+    assert query_of(response["Location"])["error"] == "invalid_request"
+
+
+def test_a_redirect_uri_sent_twice_gets_an_error_page(client, authorize_params, identities):
+    query = urlencode(authorize_params()) + "&" + urlencode({"redirect_uri": "https://evil.example/cb"})
+
+    response = client.get(f"{AUTHORIZE}?{query}")
+
+    assert response.status_code == 400
+    assert "Location" not in response
+
+
+def test_scopes_as_sages_parameter_table_spells_it_is_read_too(get_tokens_with_params):
+    assert get_tokens_with_params(scope=None, scopes="readonly")["scope"] == "readonly"
+
+
+def test_state_with_special_characters_comes_back_unchanged(get_code):
+    state = "a b&c=d/é?"
+
+    assert get_code(state=state)["state"] == state
+
+
+def test_consent_form_is_csrf_protected_and_keeps_the_state(authorize_params, sam):
+    client_with_csrf = Client(enforce_csrf_checks=True)
+    page = client_with_csrf.get(AUTHORIZE, authorize_params(state="csrf-state"))
+    token = page.cookies["csrftoken"].value
+    data = authorize_params(state="csrf-state") | {"sandbox_user": sam.id, "decision": "allow"}
+
+    refused = client_with_csrf.post(AUTHORIZE, data)
+    allowed = client_with_csrf.post(AUTHORIZE, data | {"csrfmiddlewaretoken": token})
+
+    assert refused.status_code == 403
+    assert allowed.status_code == 302
+    assert query_of(allowed["Location"])["state"] == "csrf-state"

@@ -1,6 +1,6 @@
 """The sandbox's revoke endpoint (Sage's /revoke, path unconfirmed): refresh and access tokens."""
 
-from .conftest import REVOKE
+from .conftest import REVOKE, form_post
 
 
 def revoke(client, dev_app, token, **overrides):
@@ -9,7 +9,7 @@ def revoke(client, dev_app, token, **overrides):
         "client_secret": dev_app.client_secret,
         "token": token,
     } | overrides
-    return client.post(REVOKE, data)
+    return form_post(client, REVOKE, data)
 
 
 def test_revoking_the_refresh_token_ends_it_and_the_access_token_of_the_grant(

@@ -9,7 +9,7 @@ from django.utils import timezone
 from sandbox.models import AccessToken, AuthorizationCode, RefreshToken
 from sandbox.oauth import register_app
 
-from .conftest import TOKEN
+from .conftest import REVOKE, TOKEN, form_post
 
 
 def test_code_exchange_answers_sages_fields(get_code, exchange, dev_app, sam):
@@ -102,7 +102,8 @@ def test_a_code_issued_to_one_app_cannot_be_exchanged_by_another(get_code, clien
         callback_urls=[dev_app.redirect_uri],
     )
 
-    response = client.post(
+    response = form_post(
+        client,
         TOKEN,
         {
             "client_id": "other-app",
@@ -139,7 +140,8 @@ def test_http_basic_client_authentication_is_accepted(get_code, client, dev_app)
     code = get_code()["code"]
     credentials = base64.b64encode(f"{dev_app.client_id}:{dev_app.client_secret}".encode()).decode()
 
-    response = client.post(
+    response = form_post(
+        client,
         TOKEN,
         {"grant_type": "authorization_code", "code": code, "redirect_uri": dev_app.redirect_uri},
         headers={"Authorization": f"Basic {credentials}"},
@@ -152,7 +154,8 @@ def test_http_basic_client_authentication_is_accepted(get_code, client, dev_app)
 def test_wrong_basic_credentials_answer_401_with_a_basic_challenge(client, identities):
     credentials = base64.b64encode(b"nobody:nothing").decode()
 
-    response = client.post(
+    response = form_post(
+        client,
         TOKEN,
         {"grant_type": "refresh_token", "refresh_token": "x"},
         HTTP_AUTHORIZATION=f"Basic {credentials}",
@@ -219,7 +222,8 @@ def test_a_refresh_token_of_another_app_is_invalid_grant(get_tokens, client, dev
         callback_urls=[dev_app.redirect_uri],
     )
 
-    response = client.post(
+    response = form_post(
+        client,
         TOKEN,
         {
             "client_id": "other-app",
@@ -280,7 +284,8 @@ def test_a_custom_registered_app_completes_the_whole_flow(client, sam, api):
     )
     code = consent["Location"].split("code=")[1].split("&")[0]
 
-    response = client.post(
+    response = form_post(
+        client,
         TOKEN,
         {
             "client_id": "custom-id",
@@ -294,3 +299,46 @@ def test_a_custom_registered_app_completes_the_whole_flow(client, sam, api):
     assert response.status_code == 200
     assert response.json()["scope"] == "full_access"  # Sage's default when no scope is asked for
     assert api("get", "/user", response.json()["access_token"]).json()["id"] == sam.id
+
+
+@pytest.mark.parametrize("endpoint", [TOKEN, REVOKE])
+def test_a_json_body_is_refused_with_invalid_request_not_read(get_code, client, dev_app, endpoint):
+    code = get_code()["code"]
+    body = {
+        "client_id": dev_app.client_id,
+        "client_secret": dev_app.client_secret,
+        "grant_type": "authorization_code",
+        "code": code,
+        "redirect_uri": dev_app.redirect_uri,
+        "token": "x",
+    }
+
+    response = client.post(endpoint, body, content_type="application/json")
+
+    assert response.status_code == 400
+    assert response.json()["error"] == "invalid_request"
+    assert "x-www-form-urlencoded" in response.json()["error_description"]
+
+
+def test_a_multipart_body_is_refused_and_the_code_stays_usable(get_code, client, exchange, dev_app):
+    code = get_code()["code"]
+    fields = {"grant_type": "authorization_code", "code": code, "redirect_uri": dev_app.redirect_uri}
+
+    multipart = client.post(
+        TOKEN, fields | {"client_id": dev_app.client_id, "client_secret": dev_app.client_secret}
+    )
+    form = exchange(**fields)
+
+    assert multipart.status_code == 400
+    assert multipart.json()["error"] == "invalid_request"
+    assert form.status_code == 200
+
+
+def test_token_answers_are_json_and_never_cached(get_tokens, exchange):
+    refresh_token = get_tokens()["refresh_token"]
+
+    response = exchange(grant_type="refresh_token", refresh_token=refresh_token)
+
+    assert response["Content-Type"] == "application/json"
+    assert response["Cache-Control"] == "no-store"
+    assert response.json()["token_type"] == "bearer"

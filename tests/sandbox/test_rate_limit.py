@@ -1,6 +1,10 @@
 """Sage-like throttling: 429 with Retry-After once a business exceeds its calls per minute."""
 
-from sandbox.models import Business
+from datetime import timedelta
+
+from django.db.models import F
+
+from sandbox.models import Business, RateLimitWindow
 
 
 def test_rate_limiting_is_off_by_default(access_token, api, settings):
@@ -40,3 +44,26 @@ def test_unauthenticated_calls_are_refused_before_they_count(api, access_token, 
         api("get", "/user", "made-up")
 
     assert api("get", "/user", access_token).status_code == 200
+
+
+def test_calls_are_allowed_again_once_the_window_has_passed(access_token, api, settings):
+    settings.SAGE_SANDBOX_RATE_LIMIT_PER_MINUTE = 1
+    api("get", "/user", access_token)
+    assert api("get", "/user", access_token).status_code == 429
+
+    RateLimitWindow.objects.update(window_start=F("window_start") - timedelta(seconds=60))
+
+    assert api("get", "/user", access_token).status_code == 200
+
+
+def test_the_limit_covers_writes_and_accounting_resources_too(access_token, api, settings, books, business):
+    settings.SAGE_SANDBOX_RATE_LIMIT_PER_MINUTE = 1
+    api("get", "/contacts", access_token)
+
+    refused = api(
+        "post", "/contacts", access_token, json={"contact": {"name": "X", "contact_type_ids": ["CUSTOMER"]}}
+    )
+
+    assert refused.status_code == 429
+    assert refused["Retry-After"]
+    assert not business.contacts.exists()

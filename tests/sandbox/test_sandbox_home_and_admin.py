@@ -132,3 +132,23 @@ def test_admin_add_app_shows_the_secret_once_and_stores_only_its_hash(admin_clie
 def test_admin_pages_of_sandbox_models_open(admin_client, identities):
     for name in ("sandboxuser", "business", "grant", "faultrule", "sandboxapp"):
         assert admin_client.get(f"/admin/sandbox/{name}/").status_code == 200
+
+
+def test_home_shows_how_much_data_each_business_holds_and_its_demo_contact(client, db):
+    call_command("sandbox_seed", "--if-empty", verbosity=0)
+
+    page = client.get("/sandbox/").content.decode()
+
+    assert "200 contacts · 150 sales invoices" in page
+    assert "accounts@acme-widgets.example.com" in page
+    assert "30 contacts · 20 sales invoices" in page
+
+
+def test_consent_page_says_every_business_is_shared_and_where_it_returns(client, dev_app, identities):
+    page = client.get(
+        "/sandbox/oauth2/auth/central",
+        {"client_id": dev_app.client_id, "redirect_uri": dev_app.redirect_uri, "response_type": "code"},
+    ).content.decode()
+
+    assert "every business" in page
+    assert f"<code>{dev_app.redirect_uri}</code>" in page
