@@ -1,18 +1,23 @@
 """How much the proxy adds: the same request sent straight to an upstream and through sageint, compared.
 
     .venv/bin/python bench/proxy_overhead.py [--seconds 5] [--upstream-delay-ms 0] [--workers 2 --threads 8]
+        [--database-url postgres://postgres@127.0.0.1:5432/postgres] [--phases [--profile]]
 
 Starts, in a scratch directory: a fast upstream stub standing in for Sage (gunicorn, canned `/v3.1/contacts`
-envelope), and sageint itself under gunicorn (DEBUG off, SQLite in the scratch directory unless --database-url,
-SAGE_API_URL pointing at the stub, one end user with a stored, unexpired connection). Then, for 1 and 16
-concurrent clients (each its own keep-alive session), it measures latency (median, p95) and throughput of
-`GET /v3.1/contacts?email=…` direct to the stub and `GET /api/v1/proxy/sageaccounting/contacts?email=…` through
-the proxy with a signed user token, and prints the ratios against the targets (median added latency ≤ 2 ms at 1
-client; proxy throughput ≥ 80 % of direct at 16 clients).
+envelope), and sageint itself under gunicorn (DEBUG off, SQLite in the scratch directory, or a throwaway
+database created on the PostgreSQL server of --database-url and dropped afterwards; SAGE_API_URL pointing at the
+stub, one end user with a stored, unexpired connection). Then, for 1 and 16 concurrent clients (each its own
+keep-alive session), it measures latency (median, p95) and throughput of `GET /v3.1/contacts?email=…` direct to
+the stub and `GET /api/v1/proxy/sageaccounting/contacts?email=…` through the proxy with a signed user token,
+and prints the ratios against the targets (median added latency ≤ 2 ms at 1 client; proxy throughput ≥ 80 % of
+direct at 16 clients). At 1 client it also measures, as a reference, the same request refused after
+authentication (a 400 for a bad path): sageint's own floor, without the call to Sage or the log row.
 
 `--upstream-delay-ms` makes the stub answer after a pause, like a remote Sage would; with 0 the comparison is
-the proxy's full CPU cost against a stub that does almost nothing. `--profile` adds a cProfile of proxied calls
-made in-process (Django test client) and prints where the time goes.
+the proxy's full CPU cost against a stub that does almost nothing (on a small machine the load generator, the
+stub and sageint then share the same CPUs, and the proxy's own HTTP server and client hop cost about what the
+direct call costs). `--phases` times each phase of a proxied call in one process (Django and middleware, token
+check, database read, the call to the stub, the log write); `--profile` adds a cProfile of full calls.
 """
 
 from __future__ import annotations
@@ -29,7 +34,9 @@ import sys
 import tempfile
 import threading
 import time
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import requests
 
@@ -115,7 +122,7 @@ def app_environment(args, scratch: Path, app_port: int, upstream_port: int) -> d
         "SITE_URL": f"http://127.0.0.1:{app_port}",
         "SAGEINT_ENV_FILE": str(scratch / "no.env"),
         "SAGEINT_VAR_DIR": str(scratch / "var"),
-        "DATABASE_URL": args.database_url or f"sqlite:///{scratch / 'bench.sqlite3'}",
+        "DATABASE_URL": args.scratch_database_url or f"sqlite:///{scratch / 'bench.sqlite3'}",
         "STATIC_MANIFEST": "0",
         "SAGE_SANDBOX_ENABLED": "0",
         "SAGE_API_URL": f"http://127.0.0.1:{upstream_port}/v3.1",
@@ -145,6 +152,24 @@ Connection.objects.update_or_create(end_user=end_user, defaults=dict(
     refresh_token_expires_at=timezone.now() + timedelta(days=30),
 ))
 """
+
+
+@contextmanager
+def throwaway_postgres_database(server_url: str):
+    """A fresh database on the PostgreSQL server of `server_url` (whose own database is only used to connect),
+    dropped afterwards: the bench never touches an existing database."""
+    import psycopg
+
+    parts = urlsplit(server_url)
+    name = f"sageint_bench_{os.getpid()}_{int(time.time())}"
+    admin_dsn = urlunsplit(parts._replace(scheme="postgresql"))
+    with psycopg.connect(admin_dsn, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield urlunsplit(parts._replace(path=f"/{name}"))
+    finally:
+        with psycopg.connect(admin_dsn, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def prepare_database(env: dict) -> None:
@@ -183,7 +208,9 @@ def stop(process: subprocess.Popen) -> None:
 # --- measuring ------------------------------------------------------------------------------------------
 
 
-def measure(url: str, headers: dict, *, clients: int, seconds: float, warmup: float) -> dict:
+def measure(
+    url: str, headers: dict, *, clients: int, seconds: float, warmup: float, expect: int = 200
+) -> dict:
     """`clients` threads, each with a keep-alive session, sending `url` back to back for `seconds`."""
     latencies: list[list[float]] = [[] for _ in range(clients)]
     errors = [0] * clients
@@ -204,7 +231,7 @@ def measure(url: str, headers: dict, *, clients: int, seconds: float, warmup: fl
                 break
             response = session.get(url, timeout=30)
             took = time.perf_counter() - began
-            if response.status_code != 200:
+            if response.status_code != expect:
                 errors[index] += 1
             mine.append(took)
         session.close()
@@ -233,9 +260,10 @@ def measure(url: str, headers: dict, *, clients: int, seconds: float, warmup: fl
 
 
 PHASES_CODE = """
-import io, statistics, sys, time
+import io, logging, statistics, sys, time
 import django
 django.setup()
+from django.conf import settings
 import requests
 from django.core.handlers.wsgi import WSGIHandler
 from django.db import connection as db
@@ -243,14 +271,17 @@ from sageint_sdk import mint_user_token
 from api.request_log import record_call
 from connections import crypto
 from connections.credentials import sage_credentials
-from connections.end_users import decode_user_token, end_user_from_token
+from connections.end_users import _verified_claims, decode_user_token, end_user_from_token
 from connections.models import Connection
 from connections.sage_client import SageClient
 
 CALLS = int(sys.argv[1])
 UPSTREAM = sys.argv[2]
+PROFILE = sys.argv[3:] == ["profile"]
 token = mint_user_token(USER_TOKEN_SECRET, END_USER_SUB, expires_in=3600)
 handler = WSGIHandler()
+KEYS = (("HS256", settings.SAGEINT_USER_TOKEN_SECRET),)
+KEY_LIST = tuple(settings.SAGEINT_ENCRYPTION_KEYS)
 
 
 def wsgi_get(path, query):
@@ -268,29 +299,35 @@ def wsgi_get(path, query):
     return statuses[0]
 
 
+logging.getLogger("django.request").setLevel(logging.ERROR)  # the refused calls below are expected
 end_user = end_user_from_token(token)
-client = SageClient.for_end_user(end_user)
-ciphertext = Connection.objects.get(end_user=end_user).access_token_encrypted
+connection = Connection.objects.get(end_user=end_user)
+client = SageClient.for_connection(connection)
+ciphertext = connection.access_token_encrypted
 session = requests.Session()
 session.headers.update({"Authorization": "Bearer " + UPSTREAM_TOKEN, "X-Business": BUSINESS_ID})
+log_row = dict(end_user=end_user, method="GET", path="/contacts", query_names=["email"], status_code=200,
+               failure=None, attempts=1, duration_ms=1, source="http")
 phases = [
-    ("full proxied call, in-process WSGI (no server)",
+    ("A full proxied call, in-process WSGI (no HTTP server)",
      lambda: wsgi_get("/api/v1/proxy/sageaccounting/contacts", "email=" + EMAIL)),
-    ("  Django alone: middleware, routing, token check, JSON error (unknown integration)",
-     lambda: wsgi_get("/api/v1/proxy/elsewhere/contacts", "")),
-    ("  user token (JWT HS256) check", lambda: decode_user_token(token)),
-    ("  end user from token (JWT + 1 query)", lambda: end_user_from_token(token)),
-    ("  Sage client for the end user (connection + settings queries)", lambda: SageClient.for_end_user(end_user)),
-    ("    of which: integration settings (sage_credentials)", lambda: sage_credentials()),
-    ("  access token decryption (Fernet)", lambda: crypto.decrypt(ciphertext)),
-    ("  client.send to the stub (requests + urllib3 + stub)",
+    ("B the same call refused after authenticating (bad path: no Sage call, no log row)",
+     lambda: wsgi_get("/api/v1/proxy/sageaccounting/contacts:x", "")),
+    ("C   end user + connection from the user token (JWT check cached + 1 query)",
+     lambda: end_user_from_token(token)),
+    ("      JWT check, first sight of a token (HS256 verify)", lambda: _verified_claims.__wrapped__(token, KEYS)),
+    ("      JWT check, token seen before", lambda: decode_user_token(token)),
+    ("D   Sage client for the connection", lambda: SageClient.for_connection(connection)),
+    ("      access token decryption, first sight (Fernet)", lambda: crypto._decrypt_with.__wrapped__(KEY_LIST, ciphertext)),
+    ("      access token decryption, seen before", lambda: crypto.decrypt(ciphertext)),
+    ("E   client.send to the stub (requests + urllib3 + stub)",
      lambda: client.send("GET", "/contacts", params=[("email", EMAIL)])),
-    ("    of which: plain requests.Session.get to the stub", lambda: session.get(UPSTREAM + "/contacts?email=" + EMAIL, timeout=5)),
-    ("  request-log row write (after the answer is sent)",
-     lambda: record_call(end_user=end_user, method="GET", path="/contacts", query_names=["email"],
-                         status_code=200, failure=None, attempts=1, duration_ms=1, source="http")),
+    ("F     the same by a plain requests.Session.get (what the bench's client also pays)",
+     lambda: session.get(UPSTREAM + "/contacts?email=" + EMAIL, timeout=5)),
+    ("G   request-log row write (after the answer is sent)", lambda: record_call(**log_row)),
 ]
-print(f"{'phase (median of ' + str(CALLS) + ' calls, one thread, no load)':<86}{'ms':>8}")
+results = {}
+print(f"{'phase (median of ' + str(CALLS) + ' calls, one thread)':<92}{'ms':>8}")
 for name, call in phases:
     for _ in range(30):
         call()
@@ -299,12 +336,28 @@ for name, call in phases:
         began = time.perf_counter()
         call()
         timings.append(time.perf_counter() - began)
-    print(f"{name:<86}{statistics.median(timings) * 1000:>8.3f}")
+    results[name[0]] = statistics.median(timings) * 1000
+    print(f"{name:<92}{results[name[0]]:>8.3f}")
+print(f"{'  => Django + middleware + view plumbing (B - C)':<92}{results['B'] - results['C']:>8.3f}")
+print(f"{'  => rest of the proxied call: answer copy, headers, log hand-off (A - B - D - E - G)':<92}"
+      f"{results['A'] - results['B'] - results['D'] - results['E'] - results['G']:>8.3f}")
 print(f"database: {db.vendor}")
+if PROFILE:
+    import cProfile, pstats
+    profiler = cProfile.Profile()
+    profiler.enable()
+    for _ in range(CALLS):
+        wsgi_get("/api/v1/proxy/sageaccounting/contacts", "email=" + EMAIL)
+    profiler.disable()
+    print()
+    print(f"cProfile of {CALLS} full proxied calls (A), by own time:")
+    stats = pstats.Stats(profiler)
+    stats.sort_stats("tottime").print_stats(25)
+    stats.sort_stats("cumulative").print_stats(r"(/api/|/connections/|handlers|middleware|requests/(sessions|adapters)|urllib3/connectionpool|models/(query|base).py)", 45)
 """
 
 
-def phase_breakdown(env: dict, *, upstream_url: str, calls: int) -> None:
+def phase_breakdown(env: dict, *, upstream_url: str, calls: int, profile: bool = False) -> None:
     """Where a proxied call's time goes, phase by phase, measured in one process against the same stub."""
     constants = (
         f"USER_TOKEN_SECRET = {USER_TOKEN_SECRET!r}\nEND_USER_SUB = {END_USER_SUB!r}\n"
@@ -312,7 +365,7 @@ def phase_breakdown(env: dict, *, upstream_url: str, calls: int) -> None:
     )
     phases_env = {**env, "DJANGO_SETTINGS_MODULE": "sageint.settings", "PYTHONPATH": f"{ROOT}:{ROOT / 'sdk'}"}
     subprocess.run(
-        [PYTHON, "-c", constants + PHASES_CODE, str(calls), upstream_url],
+        [PYTHON, "-c", constants + PHASES_CODE, str(calls), upstream_url, *(["profile"] if profile else [])],
         env=phases_env,
         cwd=ROOT,
         check=True,
@@ -331,16 +384,26 @@ def main() -> None:
     parser.add_argument(
         "--upstream-delay-ms", type=float, default=0.0, help="stub's answer delay (Sage's latency)"
     )
-    parser.add_argument("--database-url", default="", help="default: a scratch SQLite file")
+    parser.add_argument(
+        "--database-url",
+        default="",
+        help="a PostgreSQL server (postgres://user@host:port/any-db): the bench creates and drops its own "
+        "database there; default: a scratch SQLite file",
+    )
     parser.add_argument(
         "--phases", action="store_true", help="also time each phase of a proxied call in-process"
     )
+    parser.add_argument("--profile", action="store_true", help="with --phases: also cProfile proxied calls")
     parser.add_argument("--keep", action="store_true", help="keep the scratch directory (logs, database)")
     args = parser.parse_args()
 
     sys.path.insert(0, str(ROOT / "sdk"))
     from sageint_sdk import mint_user_token
 
+    resources = ExitStack()
+    args.scratch_database_url = (
+        resources.enter_context(throwaway_postgres_database(args.database_url)) if args.database_url else ""
+    )
     scratch = Path(tempfile.mkdtemp(prefix="sageint-bench-"))
     app_port, upstream_port = free_port(), free_port()
     env = app_environment(args, scratch, app_port, upstream_port)
@@ -375,13 +438,21 @@ def main() -> None:
         print(
             f"sageint bench: {os.cpu_count()} CPUs, sageint gunicorn {args.workers} workers x {args.threads} threads, "
             f"upstream delay {args.upstream_delay_ms:g} ms, {args.seconds:g} s per scenario, "
-            f"database {'SQLite' if not args.database_url else args.database_url.split(':')[0]}"
+            f"database {'PostgreSQL (throwaway database)' if args.database_url else 'SQLite'}"
         )
         print(f"{'scenario':<22}{'requests':>9}{'errors':>7}{'median ms':>11}{'p95 ms':>9}{'req/s':>9}")
         results = {}
+        # Not a target, a reference: the same request refused (400, bad path) after authenticating, so
+        # sageint's own floor (gunicorn, Django, token and database read) shows without Sage or the log.
+        refused = (proxied[0].replace("/contacts?", "/contacts:x?"), proxied[1])
         for clients in args.concurrency:
-            for name, (url, headers) in (("direct", direct), ("proxied", proxied)):
-                result = measure(url, headers, clients=clients, seconds=args.seconds, warmup=args.warmup)
+            scenarios = [("direct", direct, 200), ("proxied", proxied, 200)]
+            if clients == 1:
+                scenarios.append(("refused (floor)", refused, 400))
+            for name, (url, headers), expected in scenarios:
+                result = measure(
+                    url, headers, clients=clients, seconds=args.seconds, warmup=args.warmup, expect=expected
+                )
                 results[(name, clients)] = result
                 print(
                     f"{name + f' x{clients}':<22}{result['requests']:>9}{result['errors']:>7}"
@@ -404,10 +475,13 @@ def main() -> None:
             )
         if args.phases:
             print()
-            phase_breakdown(env, upstream_url=f"http://127.0.0.1:{upstream_port}/v3.1", calls=500)
+            phase_breakdown(
+                env, upstream_url=f"http://127.0.0.1:{upstream_port}/v3.1", calls=500, profile=args.profile
+            )
     finally:
         for process in reversed(processes):
             stop(process)
+        resources.close()  # drops the throwaway PostgreSQL database, if any
         if args.keep:
             print(f"scratch directory kept: {scratch}")
         else:

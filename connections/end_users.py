@@ -6,9 +6,10 @@ from functools import lru_cache
 import jwt
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db import connection as db_connection
 
 from .exceptions import InvalidUserToken
-from .models import EndUser
+from .models import Connection, EndUser
 
 # Clock skew tolerated between the company's servers and ours when checking `exp`.
 _LEEWAY_SECONDS = 30
@@ -105,6 +106,9 @@ def _verified_claims(token: str, key_items: tuple[tuple[str, str], ...]) -> dict
 def _get_or_create(*, kind: str, external_id: str, defaults: dict, with_connection: bool = False) -> EndUser:
     # Looked up first, outside any transaction: this runs on every proxied call, and on SQLite an atomic
     # block takes the database's single write lock (BEGIN IMMEDIATE) even for a read.
+    end_user = _connected_end_user(kind=kind, external_id=external_id) if with_connection else None
+    if end_user is not None:
+        return end_user
     found = EndUser.objects.filter(kind=kind, external_id=external_id)
     end_user = (found.select_related("connection") if with_connection else found).first()
     if end_user is not None:
@@ -116,3 +120,37 @@ def _get_or_create(*, kind: str, external_id: str, defaults: dict, with_connecti
         # Two first visits at once: the other one created it.
         end_user = EndUser.objects.get(kind=kind, external_id=external_id)
     return end_user
+
+
+# The end user fields read on the proxy's hot path; the others (created_at) load on first access.
+_HOT_END_USER_FIELDS = ("id", "kind", "external_id", "user_id", "display_name")
+
+
+def _connected_end_user(*, kind: str, external_id: str) -> EndUser | None:
+    """The end user and its connection in one query, or None when either is missing.
+
+    Written out because it runs on every proxied call: the ORM builds and compiles the equivalent
+    select_related query anew each time, which costs several times the query itself (see
+    bench/proxy_overhead.py --phases). Rows still go through the ORM's field conversions (RawQuerySet).
+    """
+    quote = db_connection.ops.quote_name
+    end_user_columns = ", ".join(
+        f"e.{quote(EndUser._meta.get_field(name).column)} AS {quote('end_user__' + name)}"
+        for name in _HOT_END_USER_FIELDS
+    )
+    rows = Connection.objects.raw(
+        f"SELECT c.*, {end_user_columns} "  # noqa: S608 (names from the models, values are parameters)
+        f"FROM {quote(Connection._meta.db_table)} c JOIN {quote(EndUser._meta.db_table)} e "
+        f"ON e.{quote('id')} = c.{quote(Connection._meta.get_field('end_user').column)} "
+        f"WHERE e.{quote('kind')} = %s AND e.{quote('external_id')} = %s",
+        [kind, external_id],
+    )
+    for connection in rows:
+        end_user = EndUser.from_db(
+            connection._state.db,
+            [EndUser._meta.get_field(name).attname for name in _HOT_END_USER_FIELDS],
+            [getattr(connection, f"end_user__{name}") for name in _HOT_END_USER_FIELDS],
+        )
+        connection.end_user = end_user  # a one-to-one: end_user.connection is now this row too
+        return end_user
+    return None

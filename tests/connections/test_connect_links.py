@@ -12,8 +12,8 @@ from django.test import Client
 
 from connections.end_users import end_user_from_token
 from connections.exceptions import InvalidUserToken
-from connections.models import EndUser
-from tests.fixtures_sage import connect_through_sandbox
+from connections.models import Connection, EndUser
+from tests.fixtures_sage import connect_end_user_via_link, connect_through_sandbox
 
 CONNECT = "/connect/sageaccounting/"
 
@@ -51,6 +51,41 @@ def test_expired_token_gets_a_clear_401_page(db, user_token_for):
     assert response.status_code == 401
     assert "expired" in response.content.decode()
     assert not EndUser.objects.exists()
+
+
+def test_an_accepted_token_is_refused_once_it_expires(db, user_token_for, monkeypatch):
+    token = user_token_for("cust-1", expires_in=60)
+    assert end_user_from_token(token).external_id == "cust-1"  # checked, and remembered
+    later = time.time() + 60 + 31  # past `exp` and the 30 s leeway
+    monkeypatch.setattr("connections.end_users.time.time", lambda: later)
+    with pytest.raises(InvalidUserToken, match="expired"):
+        end_user_from_token(token)
+
+
+def test_an_accepted_token_is_refused_once_the_signing_secret_changes(db, user_token_for, settings):
+    token = user_token_for("cust-1")
+    assert end_user_from_token(token).external_id == "cust-1"
+    settings.SAGEINT_USER_TOKEN_SECRET = "a-new-company-secret-0123456789abcdef"
+    with pytest.raises(InvalidUserToken, match="signature"):
+        end_user_from_token(token)
+
+
+def test_end_user_from_token_brings_its_connection_without_another_query(
+    db, sandbox_transport, user_token_for, django_assert_num_queries
+):
+    connected = connect_end_user_via_link("cust-7")
+    with django_assert_num_queries(1):
+        end_user = end_user_from_token(user_token_for("cust-7"))
+        connection = end_user.connection
+        assert connection.end_user is end_user
+
+    # The same values, with the same types, as the ORM's own reading of the rows.
+    stored = Connection.objects.select_related("end_user").get(pk=connected.connection.pk)
+    for field in Connection._meta.concrete_fields:
+        assert getattr(connection, field.attname) == getattr(stored, field.attname), field.name
+    for name in ("id", "kind", "external_id", "user_id", "display_name"):
+        assert getattr(end_user, name) == getattr(stored.end_user, name), name
+    assert end_user.created_at == stored.end_user.created_at  # loaded on first access
 
 
 def test_token_signed_with_another_secret_is_refused(db, user_token_for):

@@ -186,6 +186,17 @@ def test_decrypting_with_a_missing_key_fails_clearly(db, settings):
         crypto.decrypt(ciphertext)
 
 
+def test_a_remembered_decryption_is_not_used_once_its_key_is_gone(db, settings):
+    old_key = settings.SAGEINT_ENCRYPTION_KEYS[0]
+    ciphertext = crypto.encrypt("value")
+    assert crypto.decrypt(ciphertext) == "value"  # now remembered under the old key list
+    settings.SAGEINT_ENCRYPTION_KEYS = [Fernet.generate_key().decode()]
+    with pytest.raises(crypto.DecryptionFailed):
+        crypto.decrypt(ciphertext)
+    settings.SAGEINT_ENCRYPTION_KEYS = [old_key]
+    assert crypto.decrypt(ciphertext) == "value"
+
+
 def test_system_check_reports_an_unusable_key_without_echoing_it(settings):
     settings.SAGEINT_ENCRYPTION_KEYS = ["too-short-key"]
     errors = encryption_keys_are_usable(None)

@@ -314,3 +314,15 @@ def test_body_bytes_are_passed_through_unchanged(client):
     payload = json.dumps({"contact": {"unit_price": "25.99"}}).encode()
     client.send("PUT", "contacts/c1", data=payload, headers={"Content-Type": "application/json"})
     assert responses.calls[0].request.body == payload
+
+
+def test_calls_go_to_the_api_of_the_service_that_issued_the_tokens(
+    make_connection, sage_api_settings, settings
+):
+    connection = make_connection()  # development keys are in effect (sage_api_settings)
+    connection.credentials_mode = "sandbox"
+    assert SageClient.for_connection(connection).api_url == f"{settings.SAGE_SANDBOX_URL}/api/v3.1/"
+    connection.credentials_mode = "dev_env"
+    assert SageClient.for_connection(connection).api_url == f"{API}/"
+    connection.credentials_mode = ""  # a row from before the mode was stored: the mode in effect now
+    assert SageClient.for_connection(connection).api_url == f"{API}/"
