@@ -291,7 +291,10 @@ def _existing_reference_data(business: Business) -> Ledgers:
         tax_rates=list(TaxRate.objects.filter(business=business).order_by("-percentage", "key")),
         sales_ledgers=list(LedgerAccount.objects.alive().filter(business=business, visible_in_sales=True)),
         bank_accounts=list(
-            BankAccount.objects.alive().filter(business=business).select_related("ledger_account")
+            BankAccount.objects.alive()
+            .filter(business=business)
+            .select_related("ledger_account")
+            .order_by("ledger_account__nominal_code", "id")  # same order on every database
         ),
     )
 
