@@ -18,8 +18,12 @@ $(VENV)/.installed: requirements.txt sdk/pyproject.toml
 install: $(VENV)/.installed
 
 # Embedded default: SQLite, kombu filesystem broker, Celery worker + beat beside the web server, sandbox on.
+# honcho runs the three processes of Procfile.dev and stops them all together on Ctrl-C.
+RUN_ENV := DEBUG=$${DEBUG:-1} HOST=$(HOST) PORT=$(PORT) PATH="$(CURDIR)/$(BIN):$$PATH"
 run: install
-	DEBUG=$${DEBUG:-1} PORT=$(PORT) HOST=$(HOST) $(BIN)/python scripts/run.py
+	@$(RUN_ENV) python manage.py migrate --no-input --verbosity 0
+	@$(RUN_ENV) python manage.py bootstrap_demo --print-credentials --announce-url
+	@$(RUN_ENV) honcho start -f Procfile.dev -p $(PORT)
 
 test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -32,7 +32,9 @@ class ApiError(Exception):
 # Domain exception → (HTTP status, error code). The first matching class wins, so subclasses come first.
 STATUS_FOR_EXCEPTION: list[tuple[type[Exception], int, str]] = [
     (InvalidUserToken, 401, "invalid_token"),
-    (IntegrationDisabled, 403, "integration_disabled"),
+    # Switched off by the administrator: unavailable for now, not the caller's fault (a 403 would read as "your
+    # token may not do this").
+    (IntegrationDisabled, 503, "integration_disabled"),
     (NotConnected, 404, "not_connected"),
     (ReconnectRequired, 409, "reconnect_required"),
     (UnsafePath, 400, "invalid_path"),

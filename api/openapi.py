@@ -41,6 +41,10 @@ def _operation(method: str) -> dict:
             "409": _error("The connection must be connected again (`reconnect_required`)."),
             "413": _error("Request body larger than SAGEINT_PROXY_MAX_BODY_BYTES (`body_too_large`)."),
             "502": _error("Sage could not be reached (`sage_unavailable`)."),
+            "503": _error(
+                "The administrator switched the Sage integration off (`integration_disabled`). Sage's own 503 "
+                "(a JSON array) passes through as described under `default`."
+            ),
             "504": _error("Sage did not answer in time (`sage_timeout`)."),
         },
     }

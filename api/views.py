@@ -7,7 +7,6 @@ import json
 from collections.abc import Callable
 
 from django.conf import settings
-from django.core.exceptions import RequestDataTooBig
 from django.http import HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
@@ -49,10 +48,12 @@ def _read_json_body(request) -> bytes | None:
         raise ApiError(400, "invalid_request", "The Content-Length header is not a number.") from None
     if declared > limit:
         raise too_large
-    try:
-        body = request.body
-    except RequestDataTooBig:
-        raise too_large from None
+    if request.content_type == "multipart/form-data":
+        # A form upload is not a Sage body (and a session's CSRF check may already have consumed it).
+        raise ApiError(400, "invalid_json", "The request body must be JSON, not a multipart form.")
+    # Read from the stream, not request.body: Django's own cap there (DATA_UPLOAD_MAX_MEMORY_SIZE) would
+    # otherwise overrule SAGEINT_PROXY_MAX_BODY_BYTES. One byte more than the limit tells "too large" apart.
+    body = request.read(limit + 1)
     if len(body) > limit:
         raise too_large
     if not body:

@@ -20,7 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "sageint.settings")
-import sageint.testing  # noqa: F401  (the test-run defaults: keys, sandbox on)
+import tests.env_defaults  # noqa: F401  (the test-run defaults: keys, sandbox on)
 
 
 def main() -> int:

@@ -33,6 +33,39 @@ class SageError(SageintError):
         super().__init__(f"Sage error {status}: {self.message}")
 
 
+class BusinessNotReachable(SageError):
+    """Sage refused the connection's business (X-Business): the Sage user lost access to it, or it was deleted.
+
+    The token itself is fine, so nothing is refreshed and the connection stays active; connecting again picks
+    up the businesses the Sage user can reach now.
+    """
+
+    def __init__(self, status: int, errors: list[dict], *, business_name: str = "") -> None:
+        super().__init__(status, errors)
+        business = f"“{business_name}”" if business_name else "chosen for this connection"
+        self.message = (
+            f"The Sage business {business} is no longer reachable by this Sage user (Sage says: "
+            f"{self.message}). Connect Sage Accounting again to choose one of the businesses it can reach."
+        )
+        self.args = (self.message,)
+
+
+class CalledInsideTransaction(SageintError, RuntimeError):
+    """Sage was called inside the caller's `transaction.atomic()`: a programming error, refused every time.
+
+    A refresh rotates the refresh token at Sage and must commit the new one at once, on its own: committed by
+    an outer transaction that then rolls back, the connection would keep a refresh token Sage has already
+    killed, and the user would have to connect again. Refusing every call (not only the ones that happen to
+    refresh) makes the mistake show up on the first try rather than once every few minutes.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(
+            "Sage was called inside a database transaction (transaction.atomic). Call Sage outside a "
+            "transaction: a token refresh must commit on its own, before anything else could roll it back."
+        )
+
+
 class SageUnavailable(SageintError):
     """Sage could not be reached (connection refused, DNS, TLS), or kept failing after the retries allowed."""
 
@@ -76,7 +109,11 @@ class TokenExchangeFailed(AuthorizationFailed):
 
 
 class IntegrationDisabled(SageintError):
+    """IntegrationSettings.enabled is off: no connecting and no calls to Sage until an admin switches it on."""
+
     def __init__(
-        self, message: str = "Sage Accounting connections are switched off by the administrator."
+        self,
+        message: str = "The Sage Accounting integration is switched off by the administrator: "
+        "no connections or calls to Sage are made until it is switched on again.",
     ) -> None:
         super().__init__(message)

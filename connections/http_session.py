@@ -35,6 +35,19 @@ class _QueryStringsHidden(logging.Filter):
 for _logger_name in ("urllib3.connectionpool", "urllib3.util.retry"):
     logging.getLogger(_logger_name).addFilter(_QueryStringsHidden())
 
+
+class _OAuthDebugDropped(logging.Filter):
+    """requests-oauthlib logs token request and answer bodies (client secret, code, tokens) at DEBUG. settings
+    keeps its loggers at WARNING, but a LOGGING override could lower them: this filter holds whatever the
+    configuration says. Filters of a logger apply only to its own records, hence the exact module loggers."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.levelno >= logging.WARNING
+
+
+for _logger_name in ("requests_oauthlib.oauth2_session", "oauthlib", "oauthlib.oauth2.rfc6749"):
+    logging.getLogger(_logger_name).addFilter(_OAuthDebugDropped())
+
 _session: requests.Session | None = None
 _session_lock = threading.Lock()
 # Extra transports by URL prefix (tests, benchmarks), applied to the shared session and every OAuth session.

@@ -47,6 +47,15 @@ class IntegrationSettings(models.Model):
         settings_row, _ = cls.objects.get_or_create(pk=cls.SINGLETON_ID)
         return settings_row
 
+    @classmethod
+    def integration_enabled(cls) -> bool:
+        """Whether end users may connect and call Sage (no row yet: the default, on).
+
+        Read on every call to Sage, so it is one plain primary-key SELECT, never a write (unlike load()).
+        """
+        enabled = cls.objects.filter(pk=cls.SINGLETON_ID).values_list("enabled", flat=True).first()
+        return True if enabled is None else enabled
+
     @property
     def has_client_secret(self) -> bool:
         return bool(self.client_secret_encrypted)
@@ -160,10 +169,17 @@ class ConnectionEvent(models.Model):
     kind = models.CharField(max_length=30, choices=Kind.choices)
     detail = models.CharField(max_length=500, blank=True)
     business_id = models.CharField(max_length=100, blank=True)
-    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        # A "refreshed" row is written about every 5 minutes per active connection, so this table grows fast:
+        # the admin's list, its filters and an end user's history must stay index reads.
+        indexes = [
+            models.Index(fields=["-created_at", "-id"], name="connevent_newest_first"),
+            models.Index(fields=["end_user", "-created_at"], name="connevent_end_user_newest"),
+            models.Index(fields=["kind", "-created_at"], name="connevent_kind_newest"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} · {self.end_user} · {self.created_at:%Y-%m-%d %H:%M:%S}"

@@ -69,6 +69,8 @@ def complete_authorization(*, request) -> Connection:
     end_user = EndUser.objects.filter(pk=pending["end_user_id"]).first()
     if end_user is None:
         raise InvalidState("The user who started this connection no longer exists.")
+    if not IntegrationSettings.integration_enabled():  # switched off while the user was at Sage
+        raise IntegrationDisabled()
 
     credentials = sage_credentials()
     try:

@@ -3,6 +3,10 @@
 It adds `Authorization` and `X-Business`, refreshes the token ahead of expiry (and once on a 401, replaying
 the call), applies the retry rules of retries.py, and never raises for Sage's HTTP status codes (`send`); the
 JSON helpers turn error answers into SageError carrying Sage's `$message` / `$dataCode`.
+
+Refused before anything is sent: a connection that needs reconnecting (ReconnectRequired), the integration
+switched off in the admin (IntegrationDisabled), and a call made inside the caller's `transaction.atomic()`
+(CalledInsideTransaction; see tokens.py for why a refresh must commit on its own).
 """
 
 import logging
@@ -14,8 +18,16 @@ from urllib3.exceptions import ConnectTimeoutError, MaxRetryError, NewConnection
 
 from . import http_session, retries, tokens
 from .credentials import api_url_for, sage_credentials
-from .exceptions import NotConnected, ReconnectRequired, SageError, SageTimeout, SageUnavailable
-from .models import Connection, EndUser
+from .exceptions import (
+    BusinessNotReachable,
+    IntegrationDisabled,
+    NotConnected,
+    ReconnectRequired,
+    SageError,
+    SageTimeout,
+    SageUnavailable,
+)
+from .models import Connection, EndUser, IntegrationSettings
 
 logger = logging.getLogger(__name__)
 
@@ -33,6 +45,8 @@ class SageClient:
 
     @classmethod
     def for_connection(cls, connection: Connection) -> "SageClient":
+        if not IntegrationSettings.integration_enabled():
+            raise IntegrationDisabled()
         if connection.needs_reconnect:
             raise ReconnectRequired(connection.reconnect_reason or "the connection needs to be made again.")
         # The API of whoever issued the connection's tokens (the credentials mode stored when it was made):
@@ -80,9 +94,11 @@ class SageClient:
         method = method.upper()
         url = self.url_for(path)
         request = {"params": params, "json": json, "data": data, "timeout": http_session.timeout(timeout)}
+        if self.connection is not None:
+            tokens.ensure_outside_transaction()
         access_token = self._current_access_token()
         response = self._send_once(method, url, access_token=access_token, extra_headers=headers, **request)
-        if response.status_code == 401 and self.connection is not None:
+        if response.status_code == 401 and self.connection is not None and not _business_refused(response):
             # Sage answers 401 before acting, so replaying once with a fresh token is safe even for writes.
             earlier_attempts = response.sageint_attempts
             response.close()
@@ -119,16 +135,16 @@ class SageClient:
     # --- JSON helpers (raise SageError on non-2xx) ----------------------------------------------------------
 
     def get_json(self, path: str, params: dict | None = None):
-        return _json_or_raise(self.send("GET", path, params=params))
+        return self._json_or_raise(self.send("GET", path, params=params))
 
     def post_json(self, path: str, body):
-        return _json_or_raise(self.send("POST", path, json=body))
+        return self._json_or_raise(self.send("POST", path, json=body))
 
     def put_json(self, path: str, body):
-        return _json_or_raise(self.send("PUT", path, json=body))
+        return self._json_or_raise(self.send("PUT", path, json=body))
 
     def delete(self, path: str, params: dict | None = None) -> None:
-        _json_or_raise(self.send("DELETE", path, params=params))
+        self._json_or_raise(self.send("DELETE", path, params=params))
 
     def iter_collection(self, path: str, params: dict | None = None) -> Iterator[dict]:
         """Every item of a Sage collection, 200 per page, following `$next` until it is null."""
@@ -148,6 +164,22 @@ class SageClient:
             page_params = None
 
     # --- internals ---------------------------------------------------------------------------------------
+
+    def _json_or_raise(self, response: requests.Response):
+        if response.status_code >= 400:
+            errors = sage_errors(response)
+            if _business_refused(response, errors):
+                business_name = self.connection.business_name if self.connection is not None else ""
+                raise BusinessNotReachable(response.status_code, errors, business_name=business_name)
+            raise SageError(response.status_code, errors)
+        if response.status_code == 204 or not response.content:
+            return None
+        try:
+            return response.json()
+        except ValueError as error:
+            raise SageError(
+                response.status_code, [{"$message": "Sage answered with a body that is not JSON."}]
+            ) from error
 
     def _current_access_token(self) -> str:
         if self.connection is None:
@@ -192,14 +224,12 @@ def sage_errors(response: requests.Response) -> list[dict]:
     return [{"$message": str(body)[:200]}]
 
 
-def _json_or_raise(response: requests.Response):
-    if response.status_code >= 400:
-        raise SageError(response.status_code, sage_errors(response))
-    if response.status_code == 204 or not response.content:
-        return None
-    try:
-        return response.json()
-    except ValueError as error:
-        raise SageError(
-            response.status_code, [{"$message": "Sage answered with a body that is not JSON."}]
-        ) from error
+def _business_refused(response: requests.Response, errors: list[dict] | None = None) -> bool:
+    """A 401 about the X-Business header (a business the user cannot reach), not about the token.
+
+    Refreshing would not help (the token is valid) and would only spend a rotation per call, so such a 401
+    goes back to the caller as it is.
+    """
+    if response.status_code != 401:
+        return False
+    return any(error.get("$source") == "X-Business" for error in errors or sage_errors(response))

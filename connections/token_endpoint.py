@@ -95,9 +95,15 @@ def _call(action: str, operation):
         raise SageUnavailable("Sage's sign-in service gave an unreadable answer.") from error
 
 
+def _token_session(credentials: SageCredentials, *, answer_hook: str, **session_options):
+    """An OAuth session whose answers of 5xx/429 raise SageUnavailable instead of being read as OAuth JSON."""
+    session = http_session.oauth_session(client_id=credentials.client_id, **session_options)
+    session.register_compliance_hook(answer_hook, _raise_for_unavailable)
+    return session
+
+
 def exchange_code(*, credentials: SageCredentials, code: str, redirect_uri: str) -> TokenSet:
-    session = http_session.oauth_session(client_id=credentials.client_id, redirect_uri=redirect_uri)
-    session.register_compliance_hook("access_token_response", _raise_for_unavailable)
+    session = _token_session(credentials, answer_hook="access_token_response", redirect_uri=redirect_uri)
     token = _call(
         "code exchange",
         lambda: session.fetch_token(
@@ -112,8 +118,7 @@ def exchange_code(*, credentials: SageCredentials, code: str, redirect_uri: str)
 
 
 def refresh(*, credentials: SageCredentials, refresh_token: str) -> TokenSet:
-    session = http_session.oauth_session(client_id=credentials.client_id)
-    session.register_compliance_hook("refresh_token_response", _raise_for_unavailable)
+    session = _token_session(credentials, answer_hook="refresh_token_response")
     token = _call(
         "token refresh",
         lambda: session.refresh_token(

@@ -7,6 +7,14 @@ waited for the lock re-reads the token instead of refreshing again. The new toke
 is released, in the transaction that holds it, so only a crash between Sage's answer and that commit can lose
 them.
 
+Why the refresh must commit on its own (durably), never inside a caller's transaction: once Sage has answered
+a refresh, the old refresh token is dead. If the new one were written inside an outer `transaction.atomic()`
+that later rolled back (any error in the caller's code), the row would go back to the dead token and the user
+would have to connect again; the row lock would also be held until the caller's transaction ended, however
+long that takes. So every call to Sage through a connection is refused inside an atomic block
+(CalledInsideTransaction), not only the ones that happen to need a refresh: the mistake shows on the first
+try. Sync code and Celery tasks call Sage first, then open their transaction to store what they got.
+
 Locks: PostgreSQL (and any database with row locks) uses SELECT … FOR UPDATE held across the call to Sage.
 SQLite has no row locks, and holding its single write lock over an HTTP call would block every other writer
 (including the sandbox's own token table when it shares the file), so there a lease column taken with a
@@ -29,8 +37,8 @@ from django.utils import timezone
 from . import crypto, token_endpoint
 from .audit import record_event
 from .credentials import SageCredentials, sage_credentials
-from .exceptions import NotConnected, ReconnectRequired, SageUnavailable
-from .models import Connection, ConnectionEvent
+from .exceptions import CalledInsideTransaction, NotConnected, ReconnectRequired, SageUnavailable
+from .models import Connection, ConnectionEvent, IntegrationSettings
 from .token_endpoint import TokenRefused, TokenSet
 
 logger = logging.getLogger(__name__)
@@ -68,13 +76,26 @@ def refresh_access_token(*, connection: Connection, stale_access_token: str | No
     worker replaced it while this one waited for the lock, its fresh token is returned without calling Sage.
     None forces a refresh (keep-alive). Raises ReconnectRequired or SageUnavailable/SageTimeout; the
     connection's state (tokens, failure count, status) is committed before either is raised.
+    Raises CalledInsideTransaction, before anything else, inside the caller's transaction.atomic().
     """
+    ensure_outside_transaction()
     with _refresh_lock(connection.pk) as locked:
         outcome = _refresh_holding_lock(locked, stale_access_token=stale_access_token)
     connection.refresh_from_db()
     if isinstance(outcome, Exception):
         raise outcome
     return outcome
+
+
+def ensure_outside_transaction() -> None:
+    """Refuse to go on inside the caller's atomic block (see the module docstring for why).
+
+    The outermost block that pytest-django / Django's TestCase wrap around each test does not count: it is
+    the same exception Django makes for `atomic(durable=True)`.
+    """
+    blocks = db_connection.atomic_blocks
+    if blocks and not getattr(blocks[-1], "_from_testcase", False):
+        raise CalledInsideTransaction()
 
 
 def revoke_and_forget(*, connection: Connection) -> bool:
@@ -103,7 +124,14 @@ class KeepAliveSummary:
 
 
 def keep_connections_alive(*, now=None) -> KeepAliveSummary:
-    """Refresh connections idle for SAGE_KEEPALIVE_AFTER_SECONDS, so their ~31-day refresh tokens never lapse."""
+    """Refresh connections idle for SAGE_KEEPALIVE_AFTER_SECONDS, so their ~31-day refresh tokens never lapse.
+
+    Connections that failed recently wait out their back-off (skipped), and ones needing reconnecting are left
+    alone, so a dead connection is not retried every hour. While the integration is switched off nothing is
+    sent to Sage at all (a connection left idle for a month then needs reconnecting).
+    """
+    if not IntegrationSettings.integration_enabled():
+        return KeepAliveSummary()
     now = now or timezone.now()
     cutoff = now - timedelta(seconds=settings.SAGE_KEEPALIVE_AFTER_SECONDS)
     idle = Connection.objects.filter(status=Connection.Status.ACTIVE).filter(
@@ -186,15 +214,7 @@ def _require_reconnect(
     if count_failure:
         connection.refresh_failures += 1
     connection.last_refresh_error = reason[:500]
-    connection.refresh_lease_expires_at = None
-    _save(connection)
-    logger.warning("Connection %s needs reconnecting: %s", connection.pk, reason)
-    record_event(
-        end_user=connection.end_user,
-        kind=ConnectionEvent.Kind.RECONNECT_REQUIRED,
-        detail=reason,
-        connection=connection,
-    )
+    _save_failure(connection, kind=ConnectionEvent.Kind.RECONNECT_REQUIRED, reason=reason)
     return ReconnectRequired(reason)
 
 
@@ -207,21 +227,21 @@ def _count_failure(connection: Connection, reason: str) -> Exception:
             f"refreshing the Sage token failed {connection.refresh_failures} times in a row.",
             count_failure=False,
         )
+    _save_failure(connection, kind=ConnectionEvent.Kind.REFRESH_FAILED, reason=reason)
+    return SageUnavailable(reason)
+
+
+def _save_failure(connection: Connection, *, kind: str, reason: str) -> None:
     connection.refresh_lease_expires_at = None
     _save(connection)
     logger.warning(
-        "Connection %s: token refresh failed (%s in a row): %s",
+        "Connection %s: %s (%s failed refreshes in a row): %s",
         connection.pk,
+        ConnectionEvent.Kind(kind).label.lower(),
         connection.refresh_failures,
         reason,
     )
-    record_event(
-        end_user=connection.end_user,
-        kind=ConnectionEvent.Kind.REFRESH_FAILED,
-        detail=reason,
-        connection=connection,
-    )
-    return SageUnavailable(reason)
+    record_event(end_user=connection.end_user, kind=kind, detail=reason, connection=connection)
 
 
 def _save(connection: Connection) -> None:

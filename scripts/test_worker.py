@@ -5,7 +5,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import sageint.testing  # noqa: F401  (sets the test-run environment defaults before settings load)
+import tests.env_defaults  # noqa: F401  (the test-run environment defaults, set before settings load)
 from sageint.celery import app
 
 if __name__ == "__main__":

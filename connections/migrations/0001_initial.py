@@ -48,11 +48,12 @@ class Migration(migrations.Migration):
                 ('kind', models.CharField(choices=[('connected', 'Connected'), ('business_switched', 'Business switched'), ('refreshed', 'Token refreshed'), ('refresh_failed', 'Token refresh failed'), ('reconnect_required', 'Reconnect required'), ('disconnected', 'Disconnected'), ('revoke_failed', 'Token revocation failed')], max_length=30)),
                 ('detail', models.CharField(blank=True, max_length=500)),
                 ('business_id', models.CharField(blank=True, max_length=100)),
-                ('created_at', models.DateTimeField(db_index=True, default=django.utils.timezone.now)),
+                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
                 ('end_user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='connection_events', to='connections.enduser')),
             ],
             options={
                 'ordering': ['-created_at', '-id'],
+                'indexes': [models.Index(fields=['-created_at', '-id'], name='connevent_newest_first'), models.Index(fields=['end_user', '-created_at'], name='connevent_end_user_newest'), models.Index(fields=['kind', '-created_at'], name='connevent_kind_newest')],
             },
         ),
         migrations.CreateModel(

@@ -1,22 +1,53 @@
 """Fixtures of the proxy tests: who calls, and a record of every HTTP request that leaves the process."""
 
+import socket
+
 import pytest
 import requests
+import urllib3
 
 from connections.models import EndUser
 
 
 @pytest.fixture
 def outgoing_requests(monkeypatch):
-    """Every request any requests.Session sends (Sage, sandbox transport or elsewhere), as (method, url)."""
+    """Everything that leaves (or would leave) the process, recorded at three layers: any requests.Session send
+    (Sage, the sandbox transport or elsewhere), any urllib3 pool's urlopen (the layer every transport, real or
+    mounted, goes through) and any socket connect or name lookup. Items are (layer, detail)."""
     sent = []
-    original_send = requests.Session.send
 
-    def recording_send(session, prepared, **kwargs):
-        sent.append((prepared.method, prepared.url))
-        return original_send(session, prepared, **kwargs)
+    def recording(layer, original, describe):
+        def wrapper(*args, **kwargs):
+            sent.append((layer, describe(*args, **kwargs)))
+            return original(*args, **kwargs)
 
-    monkeypatch.setattr(requests.Session, "send", recording_send)
+        return wrapper
+
+    monkeypatch.setattr(
+        requests.Session,
+        "send",
+        recording(
+            "requests", requests.Session.send, lambda session, prepared, **kw: (prepared.method, prepared.url)
+        ),
+    )
+    monkeypatch.setattr(
+        urllib3.connectionpool.HTTPConnectionPool,
+        "urlopen",
+        recording(
+            "urllib3",
+            urllib3.connectionpool.HTTPConnectionPool.urlopen,
+            lambda pool, method, url, *args, **kw: (method, f"{pool.host}{url}"),
+        ),
+    )
+    for name in ("connect", "connect_ex"):
+        monkeypatch.setattr(
+            socket.socket,
+            name,
+            recording("socket", getattr(socket.socket, name), lambda sock, address: address),
+        )
+    monkeypatch.setattr(
+        socket, "getaddrinfo", recording("dns", socket.getaddrinfo, lambda host, *args, **kw: host)
+    )
     return sent
 
 

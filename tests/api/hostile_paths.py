@@ -54,6 +54,12 @@ HOSTILE_PATHS = [
     "/contacts /x",
     "/\uff0e\uff0e/oauth/token",
     "/contacts\u2044..\u2044x",
+    # Encodings other servers decode: overlong UTF-8 and IIS %u for ".", a path parameter, userinfo
+    "/%c0%ae%c0%ae/oauth/token",
+    "/%u002e%u002e/oauth/token",
+    "/contacts;evil=1",
+    "user:pass@evil.example/contacts",
+    "/contacts/\u2025/oauth",
     # Empty and fragment
     "",
     "/",

@@ -2,6 +2,8 @@
 
 import pytest
 
+from connections.end_users import end_user_for_user
+from connections.models import Connection
 from tests.fixtures_sage import connect_end_user_via_link
 
 pytestmark = pytest.mark.django_db
@@ -86,3 +88,44 @@ def test_request_log_rows_belong_to_the_caller(
 
     assert connected_end_user.request_logs.count() == 1
     assert other_connected_end_user.request_logs.count() == 2
+
+
+def test_token_whose_sub_is_an_account_users_id_does_not_reach_that_accounts_connection(
+    client, connected_account_user, user_token_for, outgoing_requests
+):
+    """Token users and sageint accounts are separate kinds of end user, even when the ids look alike."""
+    token = user_token_for(str(connected_account_user.pk))
+
+    response = client.get(CONTACTS, HTTP_AUTHORIZATION=f"Bearer {token}")
+
+    assert response.status_code == 404
+    assert response.json()["error"]["code"] == "not_connected"
+    assert outgoing_requests == []
+
+
+def test_staff_session_cannot_name_another_end_user_in_the_request(
+    admin_client, connected_end_user, outgoing_requests
+):
+    response = admin_client.get(
+        f"{CONTACTS}?end_user={connected_end_user.external_id}&sub={connected_end_user.external_id}",
+        HTTP_X_END_USER=connected_end_user.external_id,
+        HTTP_X_SAGEINT_END_USER=connected_end_user.external_id,
+    )
+
+    assert response.status_code == 404
+    assert response.json()["error"]["code"] == "not_connected"
+    assert outgoing_requests == []
+
+
+def test_staff_session_with_its_own_connection_reaches_only_that_one(
+    admin_client, admin_user, connected_end_user, other_connected_end_user
+):
+    Connection.objects.filter(end_user=other_connected_end_user).update(
+        end_user=end_user_for_user(admin_user)
+    )
+
+    response = admin_client.get(CONTACTS)
+
+    assert response.status_code == 200
+    assert response["X-Business"] == Connection.objects.get(end_user__user=admin_user).business_id
+    assert response["X-Business"] != connected_end_user.connection.business_id

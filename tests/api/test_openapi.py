@@ -1,12 +1,64 @@
-"""The proxy describes itself with an OpenAPI document at a stable URL."""
+"""The proxy describes itself with an OpenAPI document at a stable URL, and the document tells the truth."""
+
+import ast
+import re
+from pathlib import Path
 
 import pytest
 
+import api
+from api.errors import STATUS_FOR_EXCEPTION
+
 pytestmark = pytest.mark.django_db
+
+OPENAPI_URL = "/api/v1/openapi.json"
+PROXY_PATH = "/proxy/sageaccounting/{path}"
+HTTP_METHODS = {"get", "put", "post", "delete", "options", "head", "patch", "trace"}
+
+
+@pytest.fixture
+def document(client):
+    return client.get(OPENAPI_URL).json()
+
+
+def implemented_errors() -> set[tuple[int, str]]:
+    """Every (status, code) the API can answer with: the exception table, plus each literal
+    `ApiError(status, code, …)` / `error_response(status, code, …)` in the api package."""
+    found = {(status, code) for _, status, code in STATUS_FOR_EXCEPTION}
+    for source in Path(api.__file__).parent.glob("*.py"):
+        for node in ast.walk(ast.parse(source.read_text())):
+            if (
+                isinstance(node, ast.Call)
+                and getattr(node.func, "id", None) in ("ApiError", "error_response")
+                and len(node.args) >= 2
+                and all(isinstance(arg, ast.Constant) for arg in node.args[:2])
+            ):
+                found.add((node.args[0].value, node.args[1].value))
+    return found
+
+
+def resolve(document: dict, reference: str):
+    assert reference.startswith("#/"), reference
+    node = document
+    for part in reference[2:].split("/"):
+        node = node[part]
+    return node
+
+
+def all_references(node):
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "$ref":
+                yield value
+            else:
+                yield from all_references(value)
+    elif isinstance(node, list):
+        for item in node:
+            yield from all_references(item)
 
 
 def test_openapi_document_is_served_at_a_stable_url(client):
-    response = client.get("/api/v1/openapi.json")
+    response = client.get(OPENAPI_URL)
 
     assert response.status_code == 200
     assert response["Content-Type"] == "application/json"
@@ -15,18 +67,58 @@ def test_openapi_document_is_served_at_a_stable_url(client):
     assert document["servers"][0]["url"].endswith("/api/v1")
 
 
-def test_openapi_document_describes_every_proxied_method_and_error(client):
-    document = client.get("/api/v1/openapi.json").json()
+def test_openapi_document_needs_no_login(client):
+    assert client.get(OPENAPI_URL).status_code == 200
 
-    operations = document["paths"]["/proxy/sageaccounting/{path}"]
+
+def test_openapi_document_has_a_valid_structure(document):
+    assert re.fullmatch(r"3\.1\.\d+", document["openapi"])
+    assert document["info"]["title"] and document["info"]["version"]
+    assert document["paths"] and all(path.startswith("/") for path in document["paths"])
+    operation_ids = []
+    for path, item in document["paths"].items():
+        templated = set(re.findall(r"{(\w+)}", path))
+        for method, operation in item.items():
+            assert method in HTTP_METHODS, method
+            operation_ids.append(operation["operationId"])
+            parameters = [resolve(document, p["$ref"]) if "$ref" in p else p for p in operation["parameters"]]
+            assert {p["name"] for p in parameters if p["in"] == "path"} == templated
+            assert all(p["required"] for p in parameters if p["in"] == "path")
+            assert operation["responses"]
+            for status, answer in operation["responses"].items():
+                assert status == "default" or re.fullmatch(r"[1-5]\d\d", status), status
+                assert answer["description"]
+    assert len(operation_ids) == len(set(operation_ids))
+    for reference in all_references(document):
+        resolve(document, reference)  # raises KeyError when a $ref points nowhere
+    for requirement in document["security"]:
+        assert set(requirement) <= set(document["components"]["securitySchemes"])
+
+
+def test_openapi_document_describes_every_proxied_method(document):
+    operations = document["paths"][PROXY_PATH]
+
     assert set(operations) == {"get", "head", "post", "put", "delete"}
-    assert {"400", "401", "404", "409", "413", "502", "504", "default"} <= set(
-        operations["post"]["responses"]
-    )
     assert "requestBody" in operations["post"]
     assert "requestBody" not in operations["get"]
     assert document["components"]["securitySchemes"]["userToken"]["scheme"] == "bearer"
 
 
-def test_openapi_document_needs_no_login(client):
-    assert client.get("/api/v1/openapi.json").status_code == 200
+@pytest.mark.parametrize("method", ["get", "head", "post", "put", "delete"])
+def test_documented_error_statuses_are_exactly_the_implemented_ones(document, method):
+    implemented = implemented_errors()
+    responses = document["paths"][PROXY_PATH][method]["responses"]
+
+    documented_statuses = {int(status) for status in responses if status != "default"}
+    assert documented_statuses == {status for status, _ in implemented}
+    for status, code in implemented:
+        assert f"`{code}`" in responses[str(status)]["description"], (status, code)
+        assert responses[str(status)]["content"]["application/json"]["schema"] == {
+            "$ref": "#/components/schemas/Error"
+        }
+
+
+def test_implemented_errors_include_every_status_the_issue_names():
+    statuses = {status for status, _ in implemented_errors()}
+
+    assert {400, 401, 404, 409, 413, 502, 503, 504} <= statuses

@@ -1,5 +1,7 @@
 """A proxied path can only ever be a plain path under Sage's API base; everything else is refused unsent."""
 
+import contextlib
+import socket
 import string
 from urllib.parse import quote
 
@@ -23,6 +25,15 @@ def proxy_url(hostile: str) -> str:
 
 def test_there_are_at_least_25_hostile_variants():
     assert len(set(HOSTILE_PATHS)) >= 25
+
+
+def test_the_leak_detector_sees_requests_urllib3_and_sockets(connected_end_user, outgoing_requests):
+    """outgoing_requests is what the hostile-path tests rely on: prove it notices each layer."""
+    proxy.request(connected_end_user, "/contacts")
+    with contextlib.suppress(OSError):  # nothing listens there; the attempt is what counts
+        socket.create_connection(("127.0.0.1", 9), timeout=0.5).close()
+
+    assert {layer for layer, _ in outgoing_requests} == {"requests", "urllib3", "dns", "socket"}
 
 
 @pytest.mark.parametrize("hostile", HOSTILE_PATHS)

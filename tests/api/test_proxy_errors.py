@@ -7,7 +7,10 @@ from django.contrib.auth import get_user_model
 from django.test import Client
 from sageint_sdk import mint_user_token
 
-from connections.models import Connection
+from api.models import RequestLog
+from connections import proxy
+from connections.exceptions import IntegrationDisabled
+from connections.models import Connection, IntegrationSettings
 
 pytestmark = pytest.mark.django_db
 
@@ -98,6 +101,47 @@ def test_body_over_the_limit_is_413(client, settings, connected_end_user, bearer
     assert outgoing_requests == []
 
 
+def test_declared_content_length_over_the_limit_is_413_without_reading_the_body(
+    client, settings, connected_end_user, bearer_for, outgoing_requests
+):
+    settings.SAGEINT_PROXY_MAX_BODY_BYTES = 100
+
+    response = client.post(
+        CONTACTS,
+        data=b"{}",
+        content_type="application/json",
+        CONTENT_LENGTH="5000",
+        **bearer_for(connected_end_user),
+    )
+
+    assert_proxy_error(response, 413, "body_too_large")
+    assert outgoing_requests == []
+
+
+def test_body_limit_above_djangos_upload_cap_is_honoured(
+    client, settings, connected_end_user, bearer_for, scripted_sage
+):
+    """SAGEINT_PROXY_MAX_BODY_BYTES decides alone: Django's DATA_UPLOAD_MAX_MEMORY_SIZE does not cut it short."""
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
+    settings.SAGEINT_PROXY_MAX_BODY_BYTES = 5000
+    sage = scripted_sage("/contacts", [(201, {"Content-Type": "application/json"}, b"{}")])
+    body = json.dumps({"contact": {"name": "x" * 3000}}).encode()
+
+    response = client.post(
+        CONTACTS, data=body, content_type="application/json", **bearer_for(connected_end_user)
+    )
+
+    assert response.status_code == 201, response.content
+    assert sage.requests[0].body == body
+
+
+def test_multipart_form_body_is_400(client, connected_end_user, bearer_for, outgoing_requests):
+    response = client.post(CONTACTS, data={"name": "Form Post Ltd"}, **bearer_for(connected_end_user))
+
+    assert_proxy_error(response, 400, "invalid_json")
+    assert outgoing_requests == []
+
+
 def test_body_at_the_limit_is_sent(client, settings, connected_end_user, bearer_for):
     body = json.dumps({"contact": {"name": "Exactly At The Limit Ltd", "contact_type_ids": ["CUSTOMER"]}})
     settings.SAGEINT_PROXY_MAX_BODY_BYTES = len(body)
@@ -159,3 +203,45 @@ def test_logged_in_user_without_connection_is_404(client):
     client.force_login(user)
 
     assert_proxy_error(client.get(CONTACTS), 404, "not_connected")
+
+
+def switch_integration(*, enabled: bool) -> None:
+    integration = IntegrationSettings.load()
+    integration.enabled = enabled
+    integration.save()
+
+
+@pytest.mark.parametrize("method", ["GET", "POST"])
+def test_integration_switched_off_by_the_admin_is_503_and_sends_nothing(
+    client, connected_end_user, bearer_for, outgoing_requests, method
+):
+    switch_integration(enabled=False)
+
+    response = client.generic(
+        method, CONTACTS, data=b"{}", content_type="application/json", **bearer_for(connected_end_user)
+    )
+
+    assert_proxy_error(response, 503, "integration_disabled")
+    assert "switched off" in response.json()["error"]["message"]
+    assert outgoing_requests == []
+    assert RequestLog.objects.count() == 0
+
+
+def test_integration_switched_back_on_is_proxied_again(client, connected_end_user, bearer_for):
+    switch_integration(enabled=False)
+    assert client.get(CONTACTS, **bearer_for(connected_end_user)).status_code == 503
+
+    switch_integration(enabled=True)
+
+    assert client.get(CONTACTS, **bearer_for(connected_end_user)).status_code == 200
+
+
+def test_in_process_request_raises_integration_disabled_and_sends_nothing(
+    connected_end_user, outgoing_requests
+):
+    switch_integration(enabled=False)
+
+    with pytest.raises(IntegrationDisabled):
+        proxy.request(connected_end_user, "/contacts")
+
+    assert outgoing_requests == []

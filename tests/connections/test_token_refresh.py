@@ -3,11 +3,12 @@
 from datetime import timedelta
 
 import pytest
+from django.db import transaction
 from django.utils import timezone
 
-from connections import crypto, token_endpoint
+from connections import crypto, token_endpoint, tokens
 from connections.credentials import sage_credentials
-from connections.exceptions import ReconnectRequired, SageUnavailable
+from connections.exceptions import CalledInsideTransaction, ReconnectRequired, SageUnavailable
 from connections.models import Connection, ConnectionEvent
 from connections.sage_client import SageClient
 from connections.tasks import keep_connections_alive
@@ -161,12 +162,29 @@ def test_keep_alive_runs_from_beat(settings):
     assert entry["schedule"] <= 24 * 3600
 
 
-def test_refresh_inside_an_outer_transaction_is_refused(connected_end_user, sandbox_transport):
-    from django.db import connection as db
-    from django.db import transaction
+def test_calling_sage_inside_a_transaction_is_refused_before_anything_is_sent(
+    connected_end_user, sandbox_transport
+):
+    # Refused with a fresh token too (not only when a refresh is due), so the mistake shows on the first try.
+    client = SageClient.for_end_user(connected_end_user)
+    calls_before = len(sandbox_transport.calls)
+    with (
+        pytest.raises(CalledInsideTransaction, match="Call Sage outside a transaction"),
+        transaction.atomic(),
+    ):
+        client.get_json("user")
+    assert len(sandbox_transport.calls) == calls_before
 
-    if not db.features.has_select_for_update:
-        pytest.skip("SQLite uses the lease, which has its own durable write")
-    expire_access_token(connected_end_user.connection, seconds_left=-5)
-    with pytest.raises(RuntimeError, match="durable"), transaction.atomic():
-        SageClient.for_end_user(connected_end_user).get_json("user")
+
+def test_a_refresh_inside_a_transaction_is_refused_and_the_tokens_stay(connected_end_user, sandbox_transport):
+    connection = connected_end_user.connection
+    refresh_token = connection.refresh_token_encrypted
+    expire_access_token(connection, seconds_left=-5)
+    with pytest.raises(CalledInsideTransaction), transaction.atomic():
+        tokens.refresh_access_token(connection=connection)
+    assert sandbox_transport.refresh_calls == 0
+    connection.refresh_from_db()
+    assert connection.refresh_token_encrypted == refresh_token and connection.is_active
+    # Outside the transaction the same call works.
+    assert SageClient.for_end_user(connected_end_user).get_json("user")["email"]
+    assert sandbox_transport.refresh_calls == 1

@@ -1,4 +1,4 @@
-"""`make run`'s program really starts web, worker and beat on the embedded default, and stops cleanly."""
+"""`make run` really starts web, worker and beat on the embedded default, and stops cleanly."""
 
 import os
 import signal
@@ -49,7 +49,7 @@ def running_app(tmp_path):
     )
     log = (tmp_path / "run.log").open("w+")
     process = subprocess.Popen(
-        [sys.executable, "scripts/run.py"],
+        ["make", "--no-print-directory", "run", f"PORT={port}"],
         cwd=settings.BASE_DIR,
         env=env,
         stdout=log,
@@ -64,7 +64,7 @@ def running_app(tmp_path):
 
 
 def stop_process_group(process: subprocess.Popen) -> None:
-    """SIGTERM the whole tree (run.py, honcho, web, worker, beat); SIGKILL whatever is left after 20 s."""
+    """SIGTERM the whole tree (make, honcho, web, worker, beat); SIGKILL whatever is left after 20 s."""
     os.killpg(process.pid, signal.SIGTERM)
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:

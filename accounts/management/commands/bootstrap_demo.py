@@ -15,8 +15,11 @@ class Command(BaseCommand):
             help="Print the demo passwords even when DEBUG is off.",
         )
         parser.add_argument("--no-sandbox-seed", action="store_true", help="Skip seeding the Sage sandbox.")
+        parser.add_argument(
+            "--announce-url", action="store_true", help="End with the URL the app is served at."
+        )
 
-    def handle(self, *args, print_credentials=False, no_sandbox_seed=False, **options):
+    def handle(self, *args, print_credentials=False, no_sandbox_seed=False, announce_url=False, **options):
         accounts = ensure_demo_accounts()
         # The sandbox is reached by command name only: the product never imports it.
         if not no_sandbox_seed and "sandbox_seed" in get_commands():
@@ -30,3 +33,9 @@ class Command(BaseCommand):
             if not account.created and show_passwords:
                 password += "  (unless changed since)"
             self.stdout.write(f"  {role:<26} username={account.username:<8} password={password}  [{state}]")
+        if announce_url:
+            self.stdout.write(
+                self.style.SUCCESS(
+                    f"\n  sageint is starting at {settings.SITE_URL}/   (Ctrl-C stops web, worker and beat)\n"
+                )
+            )

@@ -1,4 +1,4 @@
-"""Test-run defaults, loaded as a pytest plugin (`-p sageint.testing`) before pytest-django reads the settings."""
+"""Test-run defaults, loaded as a pytest plugin (`-p tests.env_defaults`) before pytest-django reads the settings."""
 
 import os
 
