@@ -31,12 +31,18 @@ def _operation(method: str) -> dict:
                 ),
                 "content": {"*/*": {"schema": {}}},
             },
-            "400": _error("Unsafe path (`invalid_path`) or a body that is not JSON (`invalid_json`)."),
+            "400": _error(
+                "Unsafe path (`invalid_path`), a body that is not JSON (`invalid_json`) or a Content-Length that "
+                "is not a number (`invalid_request`)."
+            ),
             "401": _error(
                 "Missing, malformed, expired or badly signed user token (`unauthenticated`, `invalid_token`)."
             ),
             "403": _error("A session caller sent a write without a valid CSRF token (`csrf_failed`)."),
-            "404": _error("This end user has not connected Sage (`not_connected`), or unknown integration."),
+            "404": _error(
+                "This end user has not connected Sage (`not_connected`), or the integration in the URL is not "
+                "`sageaccounting` (`unknown_integration`)."
+            ),
             "405": _error("Method not proxied (`method_not_allowed`)."),
             "409": _error("The connection must be connected again (`reconnect_required`)."),
             "413": _error("Request body larger than SAGEINT_PROXY_MAX_BODY_BYTES (`body_too_large`)."),

@@ -144,6 +144,7 @@ class ConnectionAdmin(ReadOnlyAdmin):
         "last_refreshed_at",
     ]
     list_filter = ["status", "credentials_mode"]
+    list_select_related = ["end_user"]
     search_fields = ["end_user__external_id", "sage_user_email", "business_name"]
     # Listed explicitly so the encrypted token columns can never appear.
     fields = [
@@ -176,6 +177,7 @@ class ConnectionAdmin(ReadOnlyAdmin):
 class ConnectionEventAdmin(ReadOnlyAdmin):
     list_display = ["created_at", "kind", "end_user", "business_id", "detail"]
     list_filter = ["kind"]
+    list_select_related = ["end_user"]
     search_fields = ["end_user__external_id", "detail"]
     date_hierarchy = "created_at"
     # One "refreshed" row per connection every few minutes makes this table large: the list pages through
