@@ -13,8 +13,6 @@ import argparse
 import os
 import statistics
 import sys
-import threading
-import time
 from datetime import timedelta
 from pathlib import Path
 
@@ -39,25 +37,10 @@ def main() -> int:
     from django.test.testcases import LiveServerThread
     from django.test.utils import setup_test_environment
     from django.utils import timezone
-    from requests.adapters import HTTPAdapter
 
     from connections import http_session
     from connections.models import Connection
-    from connections.sage_client import SageClient
-
-    class CountingAdapter(HTTPAdapter):
-        def __init__(self) -> None:
-            super().__init__(pool_maxsize=args.calls * 2)
-            self.refreshes = 0
-            self.lock = threading.Lock()
-
-        def send(self, request, **kwargs):
-            body = request.body or ""
-            body = body.decode() if isinstance(body, bytes) else body
-            if request.url.endswith("/oauth/token") and "grant_type=refresh_token" in body:
-                with self.lock:
-                    self.refreshes += 1
-            return super().send(request, **kwargs)
+    from tests.fixtures_sage import RefreshCountingAdapter, connect_end_user_via_link, stampede
 
     class DisableMigrations(dict):  # build the tables straight from the models, as the test suite does
         def __contains__(self, item):
@@ -80,7 +63,7 @@ def main() -> int:
         if server.error:
             raise server.error
         base = f"http://localhost:{server.port}"
-        adapter = CountingAdapter()
+        adapter = RefreshCountingAdapter(pool_size=args.calls * 2)
         try:
             with override_settings(
                 SITE_URL=base,
@@ -88,22 +71,24 @@ def main() -> int:
                 SAGE_SANDBOX_CALLBACK_URLS=[f"{base}/connect/sageaccounting/callback/"],
             ):
                 http_session.mount(f"{base}/sandbox/", adapter)
-                from tests.fixtures_sage import connect_end_user_via_link
-
                 end_user = connect_end_user_via_link("bench-user")
                 for round_number in range(1, args.rounds + 1):
                     Connection.objects.filter(end_user=end_user).update(
                         access_token_expires_at=timezone.now() - timedelta(seconds=1)
                     )
                     before = adapter.refreshes
-                    latencies, failures = stampede(end_user, args.calls, SageClient, connections)
+                    result = stampede(end_user, args.calls)
                     refreshes = adapter.refreshes - before
-                    latencies.sort()
+                    failures = result.errors + [
+                        RuntimeError(f"HTTP {status}") for status in result.statuses if status != 200
+                    ]
+                    latencies = sorted(result.latencies)
                     p95 = latencies[max(int(len(latencies) * 0.95) - 1, 0)] if latencies else float("nan")
+                    median = statistics.median(latencies) if latencies else float("nan")
                     print(
-                        f"round {round_number}: {args.calls} calls, refreshes={refreshes}, ok={len(latencies)}, "
-                        f"failed={len(failures)}, median={statistics.median(latencies) * 1000:.1f} ms, "
-                        f"p95={p95 * 1000:.1f} ms"
+                        f"round {round_number}: {args.calls} calls, refreshes={refreshes}, "
+                        f"ok={result.statuses.count(200)}, "
+                        f"failed={len(failures)}, median={median * 1000:.1f} ms, p95={p95 * 1000:.1f} ms"
                     )
                     for failure in failures[:3]:
                         print(f"  failure: {type(failure).__name__}: {failure}")
@@ -123,33 +108,6 @@ def main() -> int:
             connections.close_all()
             connection.creation.destroy_test_db(test_db, verbosity=0)
     return 0
-
-
-def stampede(end_user, calls: int, client_class, connections) -> tuple[list[float], list[BaseException]]:
-    barrier = threading.Barrier(calls)
-    latencies: list[float] = []
-    failures: list[BaseException] = []
-
-    def call() -> None:
-        try:
-            client = client_class.for_end_user(end_user)
-            barrier.wait(timeout=60)
-            started = time.perf_counter()
-            response = client.send("GET", "user")
-            if response.status_code != 200:
-                raise RuntimeError(f"HTTP {response.status_code}")
-            latencies.append(time.perf_counter() - started)
-        except BaseException as error:
-            failures.append(error)
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=call) for _ in range(calls)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=300)
-    return latencies, failures
 
 
 if __name__ == "__main__":

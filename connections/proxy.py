@@ -129,7 +129,8 @@ def request(
     `json` (serialised here) or `data` (bytes sent as they are, e.g. a JSON body passed through unchanged).
 
     Raises UnsafePath / UnsupportedMethod before anything is sent; NotConnected / ReconnectRequired when the end
-    user has no usable connection; SageUnavailable / SageTimeout when Sage could not be reached. Sage's own error
+    user has no usable connection; IntegrationDisabled when an administrator switched the integration off;
+    SageUnavailable / SageTimeout when Sage could not be reached. Sage's own error
     answers (4xx/5xx) are returned, not raised. Retries, refresh and X-Business are the Sage client's job.
 
     Every call that reached for Sage writes one request-log row. `defer_log` (used by the HTTP API) receives

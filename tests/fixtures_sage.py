@@ -4,11 +4,13 @@
   (real HTTP semantics: status, headers, bodies; no server). It records each call, so tests can count them.
 - `connected_end_user`: an EndUser connected to the sandbox's demo business through the real OAuth code flow.
 - `user_token_for`: mints a signed connect-link user token (HS256 with SAGEINT_USER_TOKEN_SECRET) for a `sub`.
+- `stampede` and `RefreshCountingAdapter`: many concurrent callers on one connection, counting refreshes (the
+  rotation-race test and bench/refresh_stampede.py).
 """
 
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from urllib.parse import parse_qsl, urlsplit
 
 import jwt
@@ -17,7 +19,7 @@ import requests
 from django.conf import settings
 from django.test import Client
 from django.urls import reverse
-from requests.adapters import BaseAdapter
+from requests.adapters import BaseAdapter, HTTPAdapter
 from requests.structures import CaseInsensitiveDict
 from requests.utils import get_encoding_from_headers
 
@@ -215,3 +217,60 @@ def connect_end_user_via_link(sub: str = DEMO_COMPANY_USER_SUB, *, sandbox_user:
 def connected_end_user(db, sandbox_transport):
     """An EndUser with a live Connection to the sandbox's demo business, made through the real code flow."""
     return connect_end_user_via_link()
+
+
+# --- concurrent callers -------------------------------------------------------------------------------------
+
+
+class RefreshCountingAdapter(HTTPAdapter):
+    """Real HTTP (to a live server), counting the refresh-token requests on their way out."""
+
+    def __init__(self, *, pool_size: int) -> None:
+        super().__init__(pool_maxsize=pool_size)
+        self.refreshes = 0
+        self._lock = threading.Lock()
+
+    def send(self, request, **kwargs):
+        body = request.body or b""
+        body = body.decode() if isinstance(body, bytes) else body
+        if request.url.endswith("/oauth/token") and "grant_type=refresh_token" in body:
+            with self._lock:
+                self.refreshes += 1
+        return super().send(request, **kwargs)
+
+
+@dataclass
+class StampedeResult:
+    statuses: list[int] = field(default_factory=list)
+    latencies: list[float] = field(default_factory=list)  # seconds, one per call that got an answer
+    errors: list[BaseException] = field(default_factory=list)
+
+
+def stampede(end_user, callers: int, *, path: str = "user") -> StampedeResult:
+    """`callers` threads, each with its own client and database connection, call Sage at the same moment."""
+    from django.db import connections
+
+    from connections.sage_client import SageClient
+
+    barrier = threading.Barrier(callers)
+    result = StampedeResult()
+
+    def call() -> None:
+        try:
+            client = SageClient.for_end_user(end_user)  # each thread reads the row itself
+            barrier.wait(timeout=60)
+            started = time.perf_counter()
+            status = client.send("GET", path).status_code
+            result.latencies.append(time.perf_counter() - started)
+            result.statuses.append(status)
+        except BaseException as error:
+            result.errors.append(error)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=call) for _ in range(callers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=300)
+    return result

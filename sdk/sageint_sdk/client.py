@@ -10,6 +10,10 @@ import requests
 DEFAULT_TIMEOUT = 30.0
 
 
+class UnsafePath(ValueError):
+    """The Sage path would not reach the intended proxy URL (`..`, `.`, `//`, `\\`, `#`); nothing was sent."""
+
+
 class Client:
     """Call Sage through sageint on behalf of the user the token names.
 
@@ -19,10 +23,14 @@ class Client:
         contacts = response.json()["$items"]
 
     The answer is a `requests.Response`: Sage's own status and body (errors included), or the proxy's JSON error
-    `{"error": {"code", "message"}}` (400/401/404/409/413/502/504). One HTTP session is kept for connection reuse.
+    `{"error": {"code", "message"}}` (400/401/404/409/413/502/503/504). One HTTP session is kept for connection
+    reuse. Raises UnsafePath for a path that cannot be sent safely, and requests' own ConnectionError / Timeout
+    when sageint itself cannot be reached or does not answer within `timeout` seconds (every call has one).
     """
 
     def __init__(self, base_url: str, user_token: str, *, timeout: float = DEFAULT_TIMEOUT, session=None):
+        if not timeout or timeout <= 0:
+            raise ValueError("timeout must be a positive number of seconds: a call must never wait forever")
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
         self.session = session or requests.Session()
@@ -41,14 +49,15 @@ class Client:
     ) -> requests.Response:
         """`path` is Sage's path relative to its API base, optionally with a query: `/contacts?email=a@b.c`."""
         path_only = path.split("?", 1)[0]
-        # HTTP libraries collapse `..` before sending, which would turn a bad path into a request for another
-        # sageint URL; refuse it here, the server checks everything else.
+        # HTTP libraries collapse `..` before sending (and drop a #fragment), which would turn a bad path into a
+        # request for another sageint URL; refuse it here, the server checks everything else.
         if (
-            path_only.startswith("//")
+            "#" in path
+            or path_only.startswith("//")
             or "\\" in path_only
             or any(segment in (".", "..") for segment in path_only.split("/"))
         ):
-            raise ValueError(f"Unsafe Sage path: {path!r}")
+            raise UnsafePath(f"Unsafe Sage path: {path!r}")
         url = f"{self.base_url}/api/v1/proxy/{integration}/{path.lstrip('/')}"
         return self.session.request(
             method.upper(),

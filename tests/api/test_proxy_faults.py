@@ -1,5 +1,7 @@
 """Sage's throttling and failures through the proxy: wait when told, retry only what is safe, never write twice."""
 
+import json
+
 import pytest
 import requests
 
@@ -34,6 +36,16 @@ def sage_calls(sandbox_transport, method, path):
         for call in sandbox_transport.calls
         if call.method == method and call.path.endswith(f"/api/v3.1{path}")
     ]
+
+
+def send_write(client, method, path, headers, *, name="Only Once Ltd"):
+    return client.generic(
+        method,
+        f"{PROXY}{path}",
+        data=json.dumps({"contact": {"name": name, "contact_type_ids": ["CUSTOMER"]}}),
+        content_type="application/json",
+        **headers,
+    )
 
 
 def test_throttled_call_waits_retry_after_then_succeeds(
@@ -117,12 +129,7 @@ def test_get_gives_sages_503_back_after_the_allowed_attempts(
 def test_post_is_sent_exactly_once_on_503(client, connected_end_user, bearer_for, waits, sandbox_transport):
     inject_fault(kind="503", count=1)
 
-    response = client.post(
-        f"{PROXY}/contacts",
-        data={"contact": {"name": "Only Once Ltd", "contact_type_ids": ["CUSTOMER"]}},
-        content_type="application/json",
-        **bearer_for(connected_end_user),
-    )
+    response = send_write(client, "POST", "/contacts", bearer_for(connected_end_user))
 
     assert response.status_code == 503
     assert len(sage_calls(sandbox_transport, "POST", "/contacts")) == 1
@@ -135,18 +142,35 @@ def test_post_is_sent_exactly_once_when_the_connection_drops(
 ):
     sage = scripted_sage("/contacts", [requests.exceptions.ConnectionError("connection reset by peer")] * 5)
 
-    response = client.post(
-        f"{PROXY}/contacts",
-        data={"contact": {"name": "Dropped Ltd", "contact_type_ids": ["CUSTOMER"]}},
-        content_type="application/json",
-        **bearer_for(connected_end_user),
-    )
+    response = send_write(client, "POST", "/contacts", bearer_for(connected_end_user), name="Dropped Ltd")
 
     assert response.status_code == 502
     assert response.json()["error"]["code"] == "sage_unavailable"
     assert len(sage.requests) == 1
     assert waits == []
     assert RequestLog.objects.get(method="POST").status_code == 502
+
+
+@pytest.mark.parametrize("method", ["PUT", "DELETE"])
+@pytest.mark.parametrize(
+    "fault",
+    [
+        (503, {"Content-Type": "application/json"}, b'[{"$severity": "error", "$dataCode": "Unavailable"}]'),
+        requests.exceptions.ConnectionError("connection reset by peer"),
+        requests.exceptions.ReadTimeout("read timed out"),
+    ],
+    ids=["503", "dropped", "timeout"],
+)
+def test_put_and_delete_are_sent_exactly_once_whatever_goes_wrong(
+    client, connected_end_user, bearer_for, waits, scripted_sage, method, fault
+):
+    sage = scripted_sage("/contacts/abc123", [fault] * 5)
+
+    response = send_write(client, method, "/contacts/abc123", bearer_for(connected_end_user))
+
+    assert response.status_code in (503, 502, 504)
+    assert len(sage.requests) == 1
+    assert waits == []
 
 
 def test_get_is_retried_after_a_dropped_connection(

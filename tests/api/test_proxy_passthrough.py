@@ -138,3 +138,39 @@ def test_in_process_request_returns_sage_errors_instead_of_raising(connected_end
 
     assert response.status_code == 404
     assert response.json()[0]["$severity"] == "error"
+
+
+def test_sage_server_error_on_a_write_passes_through_byte_for_byte(
+    client, connected_end_user, bearer_for, scripted_sage
+):
+    page = b"<html><body>Internal Server Error</body></html>"
+    scripted_sage(
+        "/contacts",
+        [(500, {"Content-Type": "text/html; charset=utf-8", "Set-Cookie": "sage_session=abc"}, page)],
+    )
+
+    response = client.post(
+        f"{PROXY}/contacts",
+        data={"contact": {"name": "A"}},
+        content_type="application/json",
+        **bearer_for(connected_end_user),
+    )
+
+    assert response.status_code == 500
+    assert response.content == page
+    assert response["Content-Type"] == "text/html; charset=utf-8"
+    assert "Set-Cookie" not in response  # Sage's cookies are not the caller's business
+    assert not response.cookies
+
+
+def test_query_string_reaches_sage_as_given(client, connected_end_user, bearer_for, scripted_sage):
+    sage = scripted_sage("/contacts", [(200, {"Content-Type": "application/json"}, b"{}")])
+
+    client.get(
+        f"{PROXY}/contacts?email=a%2Bb%40example.com&contact_type_id=CUSTOMER&contact_type_id=VENDOR&search=",
+        **bearer_for(connected_end_user),
+    )
+
+    assert sage.requests[0].url.split("?", 1)[1] == (
+        "email=a%2Bb%40example.com&contact_type_id=CUSTOMER&contact_type_id=VENDOR&search="
+    )

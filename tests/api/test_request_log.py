@@ -139,3 +139,62 @@ def test_a_failing_log_write_never_turns_sages_answer_into_an_error(
     assert sandbox_transport.count("/contacts", method="POST") == 1
     monkeypatch.undo()
     assert RequestLog.objects.count() == 0
+
+
+def test_every_proxied_method_reaches_sage_and_is_logged(
+    client, connected_end_user, bearer_for, sandbox_transport
+):
+    headers = bearer_for(connected_end_user)
+    created = client.post(
+        "/api/v1/proxy/sageaccounting/contacts",
+        data={"contact": {"name": "Methods Ltd", "contact_type_ids": ["CUSTOMER"]}},
+        content_type="application/json",
+        **headers,
+    )
+    contact = f"/api/v1/proxy/sageaccounting/contacts/{created.json()['id']}"
+
+    renamed = client.put(
+        contact, data={"contact": {"name": "Methods Renamed Ltd"}}, content_type="application/json", **headers
+    )
+    head = client.head(contact, **headers)
+    deleted = client.delete(contact, **headers)
+    gone = client.get(contact, **headers)
+
+    assert (created.status_code, renamed.status_code, head.status_code) == (201, 200, 200)
+    assert renamed.json()["name"] == "Methods Renamed Ltd"
+    assert head.content == b""
+    assert deleted.status_code in (200, 204)
+    assert gone.status_code == 404
+    sent = [call.method for call in sandbox_transport.calls if "/api/v3.1/contacts" in call.path]
+    assert sent == ["POST", "PUT", "HEAD", "DELETE", "GET"]
+    logged = list(RequestLog.objects.order_by("id").values_list("method", "status_code"))
+    assert logged == [
+        ("POST", 201),
+        ("PUT", 200),
+        ("HEAD", 200),
+        ("DELETE", deleted.status_code),
+        ("GET", 404),
+    ]
+
+
+def test_admin_finds_an_end_users_rows_and_filters_by_source_and_method(admin_client, connected_end_user):
+    proxy.request(connected_end_user, "/contacts")
+    RequestLog.objects.create(source=RequestLog.Source.HTTP, method="POST", path="/contacts", duration_ms=1)
+
+    by_user = admin_client.get("/admin/api/requestlog/", {"q": connected_end_user.external_id})
+    by_source = admin_client.get("/admin/api/requestlog/", {"source__exact": "http", "method__exact": "POST"})
+
+    assert by_user.context["cl"].result_count == 1
+    assert by_source.context["cl"].result_count == 1
+    assert {"source", "method", "status_code", "error_code", "created_at"} <= set(
+        by_user.context["cl"].list_filter
+    )
+
+
+def test_prune_task_is_registered_with_the_celery_app(settings):
+    from sageint.celery import app
+
+    entry = settings.CELERY_BEAT_SCHEDULE["api.prune_request_log"]
+
+    assert entry["task"] in app.tasks
+    assert 0 < entry["schedule"] <= 24 * 60 * 60

@@ -3,7 +3,6 @@
 from datetime import timedelta
 
 import pytest
-from django.contrib.auth import get_user_model
 from django.db import connection as db
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
@@ -22,14 +21,6 @@ def expire(connection: Connection) -> None:
     Connection.objects.filter(pk=connection.pk).update(
         access_token_expires_at=timezone.now() - timedelta(seconds=5)
     )
-
-
-@pytest.fixture
-def admin_browser(db):
-    user = get_user_model().objects.create(username="auditor", is_staff=True, is_superuser=True)
-    browser = Client()
-    browser.force_login(user)
-    return browser
 
 
 def test_a_connections_whole_life_is_in_the_audit_trail(db, sandbox_transport, settings):
@@ -70,27 +61,27 @@ def test_a_connections_whole_life_is_in_the_audit_trail(db, sandbox_transport, s
     assert not Connection.objects.filter(end_user=end_user).exists()  # the trail outlives the connection
 
 
-def test_audit_events_are_read_only_in_the_admin(admin_browser, make_connection):
+def test_audit_events_are_read_only_in_the_admin(superuser_browser, make_connection):
     connection = make_connection(sub="watched")
     event = ConnectionEvent.objects.create(
         end_user=connection.end_user, kind="connected", detail="Sage user x"
     )
     change_url = f"{EVENTS_URL}{event.pk}/change/"
 
-    page = admin_browser.get(change_url)
+    page = superuser_browser.get(change_url)
     assert page.status_code == 200 and "Sage user x" in page.content.decode()
     assert 'name="detail"' not in page.content.decode()  # shown, not editable
-    assert admin_browser.post(change_url, {"kind": "disconnected", "detail": "forged"}).status_code == 403
-    assert admin_browser.get(f"{EVENTS_URL}add/").status_code == 403
-    assert admin_browser.post(f"{EVENTS_URL}{event.pk}/delete/", {"post": "yes"}).status_code == 403
+    assert superuser_browser.post(change_url, {"kind": "disconnected", "detail": "forged"}).status_code == 403
+    assert superuser_browser.get(f"{EVENTS_URL}add/").status_code == 403
+    assert superuser_browser.post(f"{EVENTS_URL}{event.pk}/delete/", {"post": "yes"}).status_code == 403
     event.refresh_from_db()
     assert (event.kind, event.detail) == ("connected", "Sage user x")
 
 
-def test_the_event_list_costs_the_same_queries_however_many_end_users(admin_browser, make_connection):
+def test_the_event_list_costs_the_same_queries_however_many_end_users(superuser_browser, make_connection):
     def list_queries() -> int:
         with CaptureQueriesContext(db) as queries:
-            assert admin_browser.get(EVENTS_URL).status_code == 200
+            assert superuser_browser.get(EVENTS_URL).status_code == 200
         return len(queries)
 
     for number in range(3):
@@ -105,10 +96,12 @@ def test_the_event_list_costs_the_same_queries_however_many_end_users(admin_brow
     assert list_queries() == few
 
 
-def test_the_connection_list_costs_the_same_queries_however_many_connections(admin_browser, make_connection):
+def test_the_connection_list_costs_the_same_queries_however_many_connections(
+    superuser_browser, make_connection
+):
     def list_queries() -> int:
         with CaptureQueriesContext(db) as queries:
-            assert admin_browser.get("/admin/connections/connection/").status_code == 200
+            assert superuser_browser.get("/admin/connections/connection/").status_code == 200
         return len(queries)
 
     make_connection(sub="only-one")

@@ -22,18 +22,40 @@ def live_site(live_server, settings):
     return live_server.url
 
 
+# Debian's chromium run as root in a container: no setuid sandbox (--no-sandbox), a small /dev/shm
+# (--disable-dev-shm-usage), no GPU, and no calls home during the test.
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-dev-shm-usage",
+    "--disable-gpu",
+    "--disable-background-networking",
+]
+
+
+def chromium(path: Path = CHROMIUM) -> Path:
+    """Debian's chromium; skipped when missing, a failure when REQUIRE_SERVICES=1 (CI)."""
+    require_service(path.exists(), f"chromium ({path}; apt-get install -y chromium)")
+    return path
+
+
+def test_missing_chromium_fails_instead_of_skipping_when_services_are_required(settings):
+    settings.REQUIRE_SERVICES = True
+    with pytest.raises(pytest.fail.Exception, match="chromium"):
+        chromium(Path("/nonexistent/chromium"))
+
+
 @pytest.fixture
 def page(live_site, monkeypatch):
-    require_service(CHROMIUM.exists(), "chromium (/usr/bin/chromium; apt-get install -y chromium)")
+    executable = chromium()
     # Playwright's sync API runs an event loop in this thread; the test's ORM calls are plain synchronous ones.
     monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM),
+            executable_path=str(executable),
             headless=True,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+            args=CHROMIUM_ARGS,
         )
         context = browser.new_context()
         context.set_default_timeout(15_000)

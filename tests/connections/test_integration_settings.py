@@ -18,14 +18,6 @@ ADMIN_URL = "/admin/connections/integrationsettings/"
 SECRET = "custom-client-secret-9f8e7d6c5b4a"
 
 
-@pytest.fixture
-def superuser_browser(db):
-    user = get_user_model().objects.create(username="boss", is_staff=True, is_superuser=True)
-    browser = Client()
-    browser.force_login(user)
-    return browser
-
-
 def change_url() -> str:
     return f"{ADMIN_URL}{IntegrationSettings.load().pk}/change/"
 
@@ -202,3 +194,28 @@ def test_system_check_reports_an_unusable_key_without_echoing_it(settings):
     errors = encryption_keys_are_usable(None)
     assert errors and errors[0].id == "connections.E001"
     assert "too-short-key" not in errors[0].msg
+
+
+@pytest.mark.parametrize(
+    ("mode", "label", "token_url"),
+    [
+        ("sandbox", "built-in sandbox", "/sandbox/oauth/token"),
+        ("dev_env", "development keys from environment", "https://oauth.accounting.sage.com/token"),
+        ("custom", "custom", "https://oauth.accounting.sage.com/token"),
+    ],
+)
+def test_admin_page_shows_each_credentials_mode_and_its_endpoints(
+    superuser_browser, settings, mode, label, token_url
+):
+    if mode == "dev_env":
+        settings.SAGE_DEV_CLIENT_ID, settings.SAGE_DEV_CLIENT_SECRET = "env-id", "env-secret-value"
+    if mode == "custom":
+        integration = IntegrationSettings.load()
+        integration.client_id = "custom-id"
+        set_client_secret(integration, SECRET)
+        integration.save()
+    page = superuser_browser.get(change_url()).content.decode()
+    in_effect = page.split("Credentials in effect:", 1)[1].split('<div class="readonly">', 1)[1]
+    assert in_effect.split("</div>", 1)[0].strip() == label
+    assert token_url in page
+    assert SECRET not in page and "env-secret-value" not in page

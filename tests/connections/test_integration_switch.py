@@ -12,7 +12,7 @@ from connections.exceptions import IntegrationDisabled
 from connections.models import Connection, IntegrationSettings
 from connections.sage_client import SageClient
 from connections.tokens import keep_connections_alive
-from tests.fixtures_sage import authorize_at_sandbox, make_user_token
+from tests.fixtures_sage import authorize_at_sandbox, connect_through_sandbox, make_user_token
 
 CONNECT = "/connect/sageaccounting/"
 
@@ -77,3 +77,16 @@ def test_keep_alive_sends_nothing_while_switched_off(connected_end_user, sandbox
     assert sandbox_transport.refresh_calls == 0
     switch_integration(enabled=True)
     assert keep_connections_alive().refreshed == 1
+
+
+def test_disconnect_still_revokes_while_switched_off(db, sandbox_transport):
+    browser = Client()
+    browser.get(CONNECT, {"user_token": make_user_token("leaving")})
+
+    connect_through_sandbox(browser)
+    switch_integration(enabled=False)
+
+    browser.post(reverse("connections:disconnect"))
+
+    assert sandbox_transport.count("/oauth/revoke") == 1
+    assert not Connection.objects.exists()

@@ -188,3 +188,50 @@ def test_a_refresh_inside_a_transaction_is_refused_and_the_tokens_stay(connected
     # Outside the transaction the same call works.
     assert SageClient.for_end_user(connected_end_user).get_json("user")["email"]
     assert sandbox_transport.refresh_calls == 1
+
+
+def test_keep_alive_task_runs_through_celery(connected_end_user, sandbox_transport):
+    from sageint.celery import app
+
+    app.loader.import_default_modules()  # what a worker does at start: autodiscovery finds the task
+    assert app.tasks["connections.keep_connections_alive"].run is keep_connections_alive.run
+    connection = connected_end_user.connection
+    connection.last_refreshed_at = timezone.now() - timedelta(days=2)
+    connection.save()
+
+    result = keep_connections_alive.apply()  # Celery's eager path: same serialisation of the result
+
+    assert result.successful()
+    assert result.get() == {"refreshed": 1, "failed": 0, "skipped": 0}
+    assert sandbox_transport.refresh_calls == 1
+
+
+def test_keep_alive_reaches_every_connection_within_a_day(settings):
+    # An idle connection is picked up by the first run after SAGE_KEEPALIVE_AFTER_SECONDS: at worst one
+    # interval later. That must stay within a day (Sage drops refresh tokens unused for about a month).
+    assert settings.SAGE_KEEPALIVE_AFTER_SECONDS + settings.SAGE_KEEPALIVE_INTERVAL_SECONDS <= 24 * 3600
+
+
+def test_keep_alive_backs_off_after_a_failure_then_gives_up(connected_end_user, sandbox_transport, settings):
+    settings.SAGE_REFRESH_MAX_FAILURES = 2
+    settings.SAGE_REFRESH_FAILURE_BACKOFF_SECONDS = 3600
+    sandbox_transport.inject("/oauth/token", status=503, body=b"busy")
+    connection = connected_end_user.connection
+    connection.last_refreshed_at = timezone.now() - timedelta(days=2)
+    connection.save()
+
+    assert keep_connections_alive.apply().get() == {"refreshed": 0, "failed": 1, "skipped": 0}
+    # The next hourly runs fall inside the back-off: Sage is not asked again.
+    assert keep_connections_alive.apply().get() == {"refreshed": 0, "failed": 0, "skipped": 1}
+    assert sandbox_transport.refresh_calls == 1
+
+    # Once the back-off has passed, the next failure is the last one allowed: reconnect needed.
+    Connection.objects.filter(pk=connection.pk).update(
+        last_refresh_attempt_at=timezone.now() - timedelta(hours=2)
+    )
+    assert keep_connections_alive.apply().get()["failed"] == 1
+    connection.refresh_from_db()
+    assert connection.needs_reconnect and connection.refresh_failures == 2
+    # A connection waiting for its user is left alone from then on.
+    assert keep_connections_alive.apply().get() == {"refreshed": 0, "failed": 0, "skipped": 0}
+    assert sandbox_transport.refresh_calls == 2

@@ -5,62 +5,17 @@ variant runs the lease lock with the in-process transport (each thread its own S
 transactions).
 """
 
-import threading
 from datetime import timedelta
 
 import pytest
-from django.db import connections
 from django.utils import timezone
-from requests.adapters import HTTPAdapter
 
 from connections import crypto, http_session
 from connections.models import Connection
-from connections.sage_client import SageClient
-from tests.fixtures_sage import connect_end_user_via_link
+from tests.fixtures_sage import RefreshCountingAdapter, connect_end_user_via_link, stampede
 from tests.services import require_service, uses_postgresql
 
 THREADS = 24
-
-
-class CountingAdapter(HTTPAdapter):
-    """Real HTTP, counting refresh requests on the way out."""
-
-    def __init__(self) -> None:
-        super().__init__(pool_maxsize=THREADS * 2)
-        self.refreshes = 0
-        self._lock = threading.Lock()
-
-    def send(self, request, **kwargs):
-        body = request.body or b""
-        body = body.decode() if isinstance(body, bytes) else body
-        if request.url.endswith("/oauth/token") and "grant_type=refresh_token" in body:
-            with self._lock:
-                self.refreshes += 1
-        return super().send(request, **kwargs)
-
-
-def race(end_user, threads: int = THREADS) -> tuple[list[int], list[BaseException]]:
-    """`threads` callers start together on the same expired token; returns their statuses and errors."""
-    barrier = threading.Barrier(threads)
-    statuses: list[int] = []
-    errors: list[BaseException] = []
-
-    def call() -> None:
-        try:
-            client = SageClient.for_end_user(end_user)  # each thread reads the row itself
-            barrier.wait(timeout=30)
-            statuses.append(client.send("GET", "user").status_code)
-        except BaseException as error:
-            errors.append(error)
-        finally:
-            connections.close_all()
-
-    workers = [threading.Thread(target=call) for _ in range(threads)]
-    for worker in workers:
-        worker.start()
-    for worker in workers:
-        worker.join(timeout=120)
-    return statuses, errors
 
 
 def expire(connection: Connection) -> str:
@@ -75,7 +30,7 @@ def live_sandbox(live_server, settings):
     settings.SITE_URL = live_server.url
     settings.SAGE_SANDBOX_URL = f"{live_server.url}/sandbox"
     settings.SAGE_SANDBOX_CALLBACK_URLS = [f"{live_server.url}/connect/sageaccounting/callback/"]
-    adapter = CountingAdapter()
+    adapter = RefreshCountingAdapter(pool_size=THREADS * 2)
     prefix = f"{live_server.url}/sandbox/"
     http_session.mount(prefix, adapter)
     yield adapter
@@ -88,10 +43,10 @@ def test_concurrent_callers_on_postgresql_cause_exactly_one_refresh(live_sandbox
     end_user = connect_end_user_via_link("race-user")
     old_refresh_token = expire(end_user.connection)
 
-    statuses, errors = race(end_user)
+    result = stampede(end_user, THREADS)
 
-    assert errors == []
-    assert statuses == [200] * THREADS
+    assert result.errors == []
+    assert result.statuses == [200] * THREADS
     assert live_sandbox.refreshes == 1
     connection = Connection.objects.get(pk=end_user.connection.pk)
     assert connection.is_active and connection.refresh_count == 1
@@ -105,10 +60,10 @@ def test_concurrent_callers_on_sqlite_cause_exactly_one_refresh(sandbox_transpor
     end_user = connect_end_user_via_link("race-user-sqlite")
     expire(end_user.connection)
 
-    statuses, errors = race(end_user, threads=20)
+    result = stampede(end_user, 20)
 
-    assert errors == []
-    assert statuses == [200] * 20
+    assert result.errors == []
+    assert result.statuses == [200] * 20
     assert sandbox_transport.refresh_calls == 1
     connection = Connection.objects.get(pk=end_user.connection.pk)
     assert connection.is_active and connection.refresh_lease_expires_at is None
