@@ -46,6 +46,7 @@ def _operation(method: str) -> dict:
             "405": _error("Method not proxied (`method_not_allowed`)."),
             "409": _error("The connection must be connected again (`reconnect_required`)."),
             "413": _error("Request body larger than SAGEINT_PROXY_MAX_BODY_BYTES (`body_too_large`)."),
+            "500": _error("sageint itself failed (`internal_error`); the details are in its log."),
             "502": _error("Sage could not be reached (`sage_unavailable`)."),
             "503": _error(
                 "The administrator switched the Sage integration off (`integration_disabled`). Sage's own 503 "

@@ -23,9 +23,10 @@ class Client:
         contacts = response.json()["$items"]
 
     The answer is a `requests.Response`: Sage's own status and body (errors included), or the proxy's JSON error
-    `{"error": {"code", "message"}}` (400/401/404/409/413/502/503/504). One HTTP session is kept for connection
-    reuse. Raises UnsafePath for a path that cannot be sent safely, and requests' own ConnectionError / Timeout
-    when sageint itself cannot be reached or does not answer within `timeout` seconds (every call has one).
+    `{"error": {"code", "message"}}` (statuses and codes in the deployment's /api/v1/openapi.json). One HTTP
+    session is kept for connection reuse. Raises UnsafePath for a path that cannot be sent safely, and requests'
+    own ConnectionError / Timeout when sageint itself cannot be reached or does not answer within `timeout`
+    seconds (every call has one).
     """
 
     def __init__(self, base_url: str, user_token: str, *, timeout: float = DEFAULT_TIMEOUT, session=None):

@@ -122,3 +122,15 @@ def test_implemented_errors_include_every_status_the_issue_names():
     statuses = {status for status, _ in implemented_errors()}
 
     assert {400, 401, 404, 409, 413, 502, 503, 504} <= statuses
+
+
+def test_readme_error_table_lists_exactly_the_implemented_errors():
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    section = readme.split("**sageint's own errors**", 1)[1].split("- **Rate limits", 1)[0]
+
+    documented = {
+        (int(status), code)
+        for status, codes in re.findall(r"^\s*\| (\d{3}) \| ([^|]+) \|", section, flags=re.MULTILINE)
+        for code in re.findall(r"`(\w+)`", codes)
+    }
+    assert documented == implemented_errors()

@@ -245,3 +245,19 @@ def test_in_process_request_raises_integration_disabled_and_sends_nothing(
         proxy.request(connected_end_user, "/contacts")
 
     assert outgoing_requests == []
+
+
+def test_a_bug_in_sageint_is_a_500_in_the_same_shape_without_details(
+    client, connected_end_user, bearer_for, monkeypatch, caplog
+):
+    def broken_request(*args, **kwargs):
+        raise RuntimeError("internal detail that must not reach the caller")
+
+    monkeypatch.setattr(proxy, "request", broken_request)
+
+    response = client.get(f"{CONTACTS}?email=private%40example.com", **bearer_for(connected_end_user))
+
+    assert_proxy_error(response, 500, "internal_error")
+    assert "internal detail" not in response.content.decode()
+    assert "internal detail" in caplog.text  # the traceback is in the log
+    assert "private" not in caplog.text
