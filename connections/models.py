@@ -4,10 +4,16 @@ Secrets are stored only as Fernet ciphertext (`*_encrypted` fields, written and 
 tokens.py and credentials.py); nothing here decrypts.
 """
 
+import time
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
+
+# How long a process trusts its last reading of IntegrationSettings.enabled (read on every call to Sage).
+ENABLED_CACHE_SECONDS = 2.0
+_enabled_cache: dict = {}
 
 
 class SageScope(models.TextChoices):
@@ -41,6 +47,12 @@ class IntegrationSettings(models.Model):
     def save(self, *args, **kwargs) -> None:
         self.pk = self.SINGLETON_ID
         super().save(*args, **kwargs)
+        self.forget_cached_state()
+
+    def delete(self, *args, **kwargs):
+        result = super().delete(*args, **kwargs)
+        self.forget_cached_state()
+        return result
 
     @classmethod
     def load(cls) -> "IntegrationSettings":
@@ -51,10 +63,21 @@ class IntegrationSettings(models.Model):
     def integration_enabled(cls) -> bool:
         """Whether end users may connect and call Sage (no row yet: the default, on).
 
-        Read on every call to Sage, so it is one plain primary-key SELECT, never a write (unlike load()).
+        Read on every call to Sage, so the answer is kept per process for ENABLED_CACHE_SECONDS: a switch-off
+        reaches other processes within that time, and the process that saved it at once (see save()).
         """
+        now = time.monotonic()
+        cached = _enabled_cache.get("value")
+        if cached is not None and now - _enabled_cache["read_at"] < ENABLED_CACHE_SECONDS:
+            return cached
         enabled = cls.objects.filter(pk=cls.SINGLETON_ID).values_list("enabled", flat=True).first()
-        return True if enabled is None else enabled
+        enabled = True if enabled is None else enabled
+        _enabled_cache.update(value=enabled, read_at=now)
+        return enabled
+
+    @staticmethod
+    def forget_cached_state() -> None:
+        _enabled_cache.clear()
 
     @property
     def has_client_secret(self) -> bool:

@@ -90,3 +90,21 @@ def test_disconnect_still_revokes_while_switched_off(db, sandbox_transport):
 
     assert sandbox_transport.count("/oauth/revoke") == 1
     assert not Connection.objects.exists()
+
+
+def test_other_processes_see_a_switch_off_within_the_cache_time(db):
+    from connections import models
+
+    IntegrationSettings.load()  # the row exists, switched on
+    assert IntegrationSettings.integration_enabled() is True
+    # Another process switches it off (a plain UPDATE: no save() in this process to clear the cache).
+    IntegrationSettings.objects.filter(pk=IntegrationSettings.SINGLETON_ID).update(enabled=False)
+    assert IntegrationSettings.integration_enabled() is True  # this process trusts its reading a moment
+    models._enabled_cache["read_at"] -= models.ENABLED_CACHE_SECONDS + 0.1  # the moment passes
+    assert IntegrationSettings.integration_enabled() is False
+
+
+def test_the_process_that_saves_the_switch_sees_it_at_once(db):
+    assert IntegrationSettings.integration_enabled() is True
+    switch_integration(enabled=False)
+    assert IntegrationSettings.integration_enabled() is False
