@@ -85,6 +85,7 @@ TEMPLATES = [
 # --- Database -------------------------------------------------------------------------------------
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'db.sqlite3'}")}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    VAR_DIR.mkdir(parents=True, exist_ok=True)  # a fresh clone has no var/ yet; SQLite will not create it
     # Web, worker and beat share one SQLite file: WAL lets readers run beside a writer, the busy
     # timeout waits for a lock instead of failing, and IMMEDIATE transactions take the write lock at
     # BEGIN so two writers never deadlock upgrading a read lock ("database is locked").

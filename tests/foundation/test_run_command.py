@@ -42,7 +42,7 @@ def running_app(tmp_path):
             "DEBUG": "1",
             "PORT": str(port),
             "HOST": "127.0.0.1",
-            "SAGEINT_VAR_DIR": str(tmp_path),  # own SQLite file and broker folders
+            "SAGEINT_VAR_DIR": str(tmp_path / "var"),  # not there yet, as on a fresh clone
             "CELERY_BROKER_URL": "filesystem://",
             "PYTHONUNBUFFERED": "1",
         }
@@ -65,7 +65,11 @@ def running_app(tmp_path):
 
 def stop_process_group(process: subprocess.Popen) -> None:
     """SIGTERM the whole tree (make, honcho, web, worker, beat); SIGKILL whatever is left after 20 s."""
-    os.killpg(process.pid, signal.SIGTERM)
+    try:
+        os.killpg(process.pid, signal.SIGTERM)
+    except ProcessLookupError:  # already gone (e.g. it exited early)
+        process.wait(timeout=10)
+        return
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
         process.poll()
