@@ -61,7 +61,6 @@ def _operation(method: str) -> dict:
             "description": 'Sage\'s JSON body, sent on unchanged, e.g. `{"sales_invoice": {...}}`.',
             "content": {"application/json": {"schema": {}}},
         }
-    if method in ("post", "put", "delete"):
         operation["description"] = "Never re-sent automatically: a write reaches Sage at most once per call."
     else:
         operation["description"] = (

@@ -62,32 +62,31 @@ def api_url_for(mode: str) -> str:
     return settings.SAGE_API_URL
 
 
+def _oauth_urls_for(mode: str) -> tuple[str, str, str]:
+    """Sage's authorize, token and revoke URLs for this credentials mode."""
+    if mode == CredentialsMode.SANDBOX:
+        base = settings.SAGE_SANDBOX_URL
+        return f"{base}/oauth2/auth/central?filter=apiv3.1", f"{base}/oauth/token", f"{base}/oauth/revoke"
+    return settings.SAGE_AUTH_URL, settings.SAGE_TOKEN_URL, settings.SAGE_REVOKE_URL
+
+
 def sage_credentials(integration: IntegrationSettings | None = None) -> SageCredentials:
     integration = integration or IntegrationSettings.load()
     mode = current_mode(integration)
-    if mode == CredentialsMode.SANDBOX:
-        base = settings.SAGE_SANDBOX_URL
-        return SageCredentials(
-            mode=mode,
-            client_id=settings.SAGE_SANDBOX_CLIENT_ID,
-            client_secret=settings.SAGE_SANDBOX_CLIENT_SECRET,
-            scope=integration.scope,
-            auth_url=f"{base}/oauth2/auth/central?filter=apiv3.1",
-            token_url=f"{base}/oauth/token",
-            revoke_url=f"{base}/oauth/revoke",
-            api_url=api_url_for(mode),
-        )
     if mode == CredentialsMode.CUSTOM:
         client_id, client_secret = integration.client_id, crypto.decrypt(integration.client_secret_encrypted)
-    else:
+    elif mode == CredentialsMode.DEV_ENV:
         client_id, client_secret = settings.SAGE_DEV_CLIENT_ID, settings.SAGE_DEV_CLIENT_SECRET
+    else:
+        client_id, client_secret = settings.SAGE_SANDBOX_CLIENT_ID, settings.SAGE_SANDBOX_CLIENT_SECRET
+    auth_url, token_url, revoke_url = _oauth_urls_for(mode)
     return SageCredentials(
         mode=mode,
         client_id=client_id,
         client_secret=client_secret,
         scope=integration.scope,
-        auth_url=settings.SAGE_AUTH_URL,
-        token_url=settings.SAGE_TOKEN_URL,
-        revoke_url=settings.SAGE_REVOKE_URL,
+        auth_url=auth_url,
+        token_url=token_url,
+        revoke_url=revoke_url,
         api_url=api_url_for(mode),
     )

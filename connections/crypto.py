@@ -15,6 +15,9 @@ from django.core.exceptions import ImproperlyConfigured
 class DecryptionFailed(Exception):
     """Ciphertext was made with a key that is no longer configured (or is corrupt)."""
 
+    def __init__(self) -> None:
+        super().__init__("A stored secret cannot be decrypted with the keys in SAGEINT_ENCRYPTION_KEYS.")
+
 
 @lru_cache(maxsize=4)
 def _fernet_for(keys: tuple[str, ...]) -> MultiFernet:
@@ -55,9 +58,7 @@ def _decrypt_with(keys: tuple[str, ...], ciphertext: str) -> str:
     try:
         return _fernet_for(keys).decrypt(ciphertext.encode()).decode()
     except InvalidToken as error:
-        raise DecryptionFailed(
-            "A stored secret cannot be decrypted with the keys in SAGEINT_ENCRYPTION_KEYS."
-        ) from error
+        raise DecryptionFailed() from error
 
 
 def reencrypt(ciphertext: str) -> str:
@@ -65,9 +66,7 @@ def reencrypt(ciphertext: str) -> str:
     try:
         return _fernet().rotate(ciphertext.encode()).decode()
     except InvalidToken as error:
-        raise DecryptionFailed(
-            "A stored secret cannot be decrypted with the keys in SAGEINT_ENCRYPTION_KEYS."
-        ) from error
+        raise DecryptionFailed() from error
 
 
 def check_keys() -> None:

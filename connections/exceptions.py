@@ -20,6 +20,11 @@ class ReconnectRequired(SageintError):
         self.reason = reason
         super().__init__(f"Sage Accounting must be reconnected: {reason}")
 
+    @classmethod
+    def for_connection(cls, connection) -> "ReconnectRequired":
+        """For a connection already marked as needing reconnecting (its stored reason, else a generic one)."""
+        return cls(connection.reconnect_reason or "the connection needs to be made again.")
+
 
 class SageError(SageintError):
     """Sage answered with an error status; `errors` is Sage's list of `{"$message", "$dataCode", ...}`."""

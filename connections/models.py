@@ -172,7 +172,7 @@ class Connection(models.Model):
     def is_active(self) -> bool:
         return self.status == self.Status.ACTIVE
 
-    def business_named(self, business_id: str) -> dict | None:
+    def business_by_id(self, business_id: str) -> dict | None:
         return next((b for b in self.businesses if b.get("id") == business_id), None)
 
 

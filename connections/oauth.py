@@ -82,9 +82,7 @@ def complete_authorization(*, request) -> Connection:
             f"Sage did not accept the sign-in ({refused.error}). It may have expired: start connecting again."
         ) from refused
     except SageUnavailable as unavailable:
-        raise TokenExchangeFailed(
-            f"{unavailable} Your account was not connected; please try again."
-        ) from None
+        raise _not_connected_try_again(unavailable) from None
     identity = _fetch_identity(credentials, token_set.access_token)
     return _save_connection(
         end_user=end_user,
@@ -127,11 +125,7 @@ def _fetch_identity(credentials: SageCredentials, access_token: str) -> dict:
         lead_response = client.send("GET", "businesses/lead")
         lead = lead_response.json() if lead_response.ok else {}
         businesses = [
-            {
-                "id": str(item.get("id")),
-                "name": str(item.get("name") or item.get("displayed_as") or item.get("id")),
-            }
-            for item in client.iter_collection("businesses")
+            _business_entry(item, str(item.get("id"))) for item in client.iter_collection("businesses")
         ]
     except SageError as error:
         logger.warning(
@@ -141,16 +135,26 @@ def _fetch_identity(credentials: SageCredentials, access_token: str) -> dict:
             f"Sage refused to share your user and businesses: {error.message}"
         ) from error
     except SageUnavailable as error:
-        raise TokenExchangeFailed(f"{error} Your account was not connected; please try again.") from error
+        raise _not_connected_try_again(error) from error
     # The lead business comes from /businesses/lead (its body, else its X-Business header).
     lead_id = str(lead.get("id") or lead_response.headers.get("X-Business") or "")
     if lead_id and not any(b["id"] == lead_id for b in businesses):
-        businesses.insert(
-            0, {"id": lead_id, "name": str(lead.get("name") or lead.get("displayed_as") or lead_id)}
-        )
+        businesses.insert(0, _business_entry(lead, lead_id))
     if not businesses:
         raise TokenExchangeFailed("Your Sage user has no business to connect to.")
     return {"user": user or {}, "lead_business_id": lead_id or businesses[0]["id"], "businesses": businesses}
+
+
+def _business_entry(business: dict, business_id: str) -> dict:
+    """How a business is kept on the connection: its id and a name to show (Sage may leave `name` out)."""
+    return {
+        "id": business_id,
+        "name": str(business.get("name") or business.get("displayed_as") or business_id),
+    }
+
+
+def _not_connected_try_again(unavailable: SageUnavailable) -> TokenExchangeFailed:
+    return TokenExchangeFailed(f"{unavailable} Your account was not connected; please try again.")
 
 
 @transaction.atomic
@@ -161,9 +165,11 @@ def _save_connection(
     previous_business = connection.business_id if connection else ""
     connection = connection or Connection(end_user=end_user)
     user = identity["user"]
-    businesses = identity["businesses"]
-    chosen = previous_business if any(b["id"] == previous_business for b in businesses) else ""
-    chosen = chosen or identity["lead_business_id"]
+    connection.businesses = identity["businesses"]
+    # Reconnecting keeps the business chosen before when the Sage user can still reach it.
+    chosen = connection.business_by_id(previous_business) or connection.business_by_id(
+        identity["lead_business_id"]
+    )
 
     tokens.store_tokens(connection, token_set)
     connection.status = Connection.Status.ACTIVE
@@ -174,10 +180,9 @@ def _save_connection(
     connection.sage_user_id = str(user.get("id") or token_set.sage_user_id)
     connection.sage_user_email = str(user.get("email") or "")
     connection.sage_user_name = " ".join(filter(None, [user.get("first_name"), user.get("last_name")]))[:255]
-    connection.businesses = businesses
     connection.lead_business_id = identity["lead_business_id"]
-    connection.business_id = chosen
-    connection.business_name = next(b["name"] for b in businesses if b["id"] == chosen)[:255]
+    connection.business_id = chosen["id"]
+    connection.business_name = chosen["name"][:255]
     connection.connected_at = connection.last_refreshed_at = timezone.now()
     connection.refresh_failures = 0
     connection.last_refresh_error = ""

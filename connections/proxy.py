@@ -199,7 +199,7 @@ def _record(*, end_user, method, path, query, response, failure, duration_ms, so
                 query_names=[name for name, _ in query],
                 status_code=response.status_code if response is not None else None,
                 failure=failure,
-                attempts=getattr(response, "sageint_attempts", None) if response is not None else None,
+                attempts=getattr(response, "sageint_attempts", None),
                 duration_ms=duration_ms,
                 source=source,
             )

@@ -48,7 +48,7 @@ class SageClient:
         if not IntegrationSettings.integration_enabled():
             raise IntegrationDisabled()
         if connection.needs_reconnect:
-            raise ReconnectRequired(connection.reconnect_reason or "the connection needs to be made again.")
+            raise ReconnectRequired.for_connection(connection)
         # The API of whoever issued the connection's tokens (the credentials mode stored when it was made):
         # a token never goes to another service's API, and no settings row is read on every call. If the
         # credentials change, the next refresh finds the client changed and asks the user to reconnect.
@@ -70,13 +70,9 @@ class SageClient:
 
     def url_for(self, path: str) -> str:
         """An API path (`contacts`, `/contacts?page=2`, or a full URL under the API base) as a full URL."""
-        if urlsplit(path).scheme:
-            if not path.startswith(self.api_url):
-                # The bearer token must never be sent anywhere but Sage's API.
-                raise ValueError("Only URLs under the Sage API base can be called.")
-            return path
-        url = urljoin(self.api_url, path.lstrip("/"))
-        if not url.startswith(self.api_url):  # e.g. "../oauth/token"
+        url = path if urlsplit(path).scheme else urljoin(self.api_url, path.lstrip("/"))
+        # The bearer token must never be sent anywhere but Sage's API (a full URL elsewhere, "../oauth/token").
+        if not url.startswith(self.api_url):
             raise ValueError("Only URLs under the Sage API base can be called.")
         return url
 
@@ -119,16 +115,13 @@ class SageClient:
             response = self.session.request(
                 method, url, headers=self._headers(access_token, extra_headers), **request
             )
-        except requests.ConnectionError as error:
+        except (requests.ConnectionError, requests.Timeout) as error:
             # Path only: the query may hold personal data, and nothing of the error text is needed.
             if _timed_out(error):
                 logger.warning("Sage %s %s timed out", method, urlsplit(url).path)
                 raise SageTimeout() from error
             logger.warning("Sage %s %s unreachable (%s)", method, urlsplit(url).path, type(error).__name__)
             raise SageUnavailable() from error
-        except requests.Timeout as error:
-            logger.warning("Sage %s %s timed out", method, urlsplit(url).path)
-            raise SageTimeout() from error
         response.sageint_attempts = retries.attempts_made(response)
         return response
 

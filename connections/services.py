@@ -22,7 +22,7 @@ def switch_business(*, end_user: EndUser, business_id: str) -> Connection:
     connection = Connection.objects.select_for_update().filter(end_user=end_user).first()
     if connection is None:
         raise NotConnected()
-    business = connection.business_named(business_id)
+    business = connection.business_by_id(business_id)
     if business is None:
         raise SageintError("That business is not one your Sage user can reach.")
     if connection.business_id != business_id:

@@ -60,7 +60,7 @@ def store_tokens(connection: Connection, token_set: TokenSet) -> None:
 def access_token_for(connection: Connection) -> str:
     """A valid access token for the connection, refreshed first when it expires within the refresh margin."""
     if connection.needs_reconnect:
-        raise ReconnectRequired(connection.reconnect_reason or "the connection needs to be made again.")
+        raise ReconnectRequired.for_connection(connection)
     if not connection.access_token_encrypted:
         raise ReconnectRequired("no token is stored for this connection.")
     current = crypto.decrypt(connection.access_token_encrypted)
@@ -252,10 +252,7 @@ def _save(connection: Connection) -> None:
 
 
 def _expires_soon(connection: Connection) -> bool:
-    if connection.access_token_expires_at is None:
-        return True
-    margin = timedelta(seconds=settings.SAGE_REFRESH_AHEAD_SECONDS)
-    return connection.access_token_expires_at <= timezone.now() + margin
+    return _expired(connection, timezone.now() + timedelta(seconds=settings.SAGE_REFRESH_AHEAD_SECONDS))
 
 
 def _expired(connection: Connection, now) -> bool:
