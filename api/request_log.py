@@ -7,6 +7,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.utils import timezone
 
+from api.errors import status_and_code
 from api.models import RequestLog
 
 
@@ -23,7 +24,6 @@ def record_call(
     source: str,
 ) -> RequestLog:
     """Write the row for one call. Query values are dropped here on purpose: only their names are kept."""
-    from api.errors import status_and_code  # api.errors imports connections.proxy, which imports this module
 
     error_code = ""
     if failure is not None:
@@ -41,6 +41,12 @@ def record_call(
         duration_ms=max(0, duration_ms),
         source=source,
     )
+
+
+def record_finished_call(sender, **call) -> None:
+    """Receiver of connections.proxy.call_finished (connected in ApiConfig.ready)."""
+    call.pop("signal", None)
+    record_call(**call)
 
 
 def prune_request_log(*, older_than_days: int | None = None) -> int:

@@ -20,13 +20,18 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 import requests
+from django.dispatch import Signal
 
-from api.request_log import record_call
 from connections.exceptions import SageintError
 from connections.models import Connection
 from connections.sage_client import SageClient
 
 logger = logging.getLogger(__name__)
+
+# Sent once per call that reached for Sage, with end_user, method, path, query_names, status_code, failure,
+# attempts, duration_ms and source. The api app writes its request log from it, so this service needs no
+# import of the API layer (arrows point one way).
+call_finished = Signal()
 
 ALLOWED_METHODS = ("GET", "HEAD", "POST", "PUT", "DELETE")
 # Sage answers PDFs when asked with Accept; nothing else a caller sends is Sage's business (Authorization and
@@ -192,7 +197,8 @@ def _record(*, end_user, method, path, query, response, failure, duration_ms, so
         # The call to Sage has happened (a write may have been made): a failure to log must never turn
         # Sage's answer into an error, or the caller would retry a write that already succeeded.
         try:
-            record_call(
+            call_finished.send(
+                sender=request,
                 end_user=end_user,
                 method=method,
                 path=path,
