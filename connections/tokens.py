@@ -102,13 +102,20 @@ def revoke_and_forget(*, connection: Connection) -> bool:
     """Revoke the refresh token at Sage (best effort) and delete the stored tokens. True if Sage accepted."""
     revoked = False
     if connection.refresh_token_encrypted:
-        try:
-            credentials = sage_credentials()
-            revoked = token_endpoint.revoke(
-                credentials=credentials, token=crypto.decrypt(connection.refresh_token_encrypted)
-            )
-        except crypto.DecryptionFailed:
-            logger.warning("Connection %s: stored token unreadable, not revoked", connection.pk)
+        credentials = sage_credentials()
+        if credentials.client_id != connection.client_id:
+            # The token belongs to another OAuth app (credentials changed since connecting): never send it to
+            # whichever endpoint the current credentials point at, exactly as refresh refuses to.
+            logger.warning("Connection %s: issued to other Sage credentials, not revoked", connection.pk)
+        else:
+            try:
+                revoked = token_endpoint.revoke(
+                    credentials=credentials, token=crypto.decrypt(connection.refresh_token_encrypted)
+                )
+            except crypto.DecryptionFailed:
+                logger.warning(
+                    "Connection %s: stored token or client secret unreadable, not revoked", connection.pk
+                )
     connection.access_token_encrypted = ""
     connection.refresh_token_encrypted = ""
     connection.access_token_expires_at = None

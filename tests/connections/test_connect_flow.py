@@ -243,12 +243,32 @@ def test_disconnect_still_forgets_tokens_when_revocation_fails(demo_browser, mak
     end_user = EndUser.objects.create(
         kind=EndUser.Kind.ACCOUNT, external_id=str(demo_browser.user.pk), user=demo_browser.user
     )
-    Connection.objects.create(end_user=end_user, client_id="c", refresh_token_encrypted=crypto.encrypt("r"))
-    responses.post(f"{settings.SAGE_SANDBOX_URL}/oauth/revoke", status=500)
+    Connection.objects.create(
+        end_user=end_user,
+        client_id=settings.SAGE_SANDBOX_CLIENT_ID,
+        refresh_token_encrypted=crypto.encrypt("r"),
+    )
+    revoke = responses.post(f"{settings.SAGE_SANDBOX_URL}/oauth/revoke", status=500)
     demo_browser.post(reverse("connections:disconnect"))
+    assert revoke.call_count == 1
     assert not Connection.objects.filter(end_user=end_user).exists()
     assert ConnectionEvent.objects.filter(end_user=end_user, kind="revoke_failed").exists()
     assert Connection.objects.count() == 1
+
+
+@responses.activate
+def test_disconnect_never_sends_a_token_to_other_credentials_than_it_was_issued_to(demo_browser, settings):
+    end_user = EndUser.objects.create(
+        kind=EndUser.Kind.ACCOUNT, external_id=str(demo_browser.user.pk), user=demo_browser.user
+    )
+    Connection.objects.create(
+        end_user=end_user, client_id="an-earlier-app", refresh_token_encrypted=crypto.encrypt("r")
+    )
+    revoke = responses.post(f"{settings.SAGE_SANDBOX_URL}/oauth/revoke", status=200)
+    demo_browser.post(reverse("connections:disconnect"))
+    assert revoke.call_count == 0
+    assert not Connection.objects.filter(end_user=end_user).exists()
+    assert ConnectionEvent.objects.filter(end_user=end_user, kind="disconnected").exists()
 
 
 def test_switched_off_integration_refuses_to_start(demo_browser, sandbox_transport):
