@@ -61,9 +61,9 @@ def api_path(request: HttpRequest) -> str:
     return path[marker + len(API_PREFIX) :] if marker >= 0 else path
 
 
-def method_not_allowed() -> SageApiError:
+def method_not_allowed(method: str) -> SageApiError:
     return SageApiError(
-        405, data_code="MethodNotAllowed", message="The HTTP method is not allowed on this path."
+        405, data_code="MethodNotAllowed", message=f"The method {method} is not allowed for this resource."
     )
 
 
@@ -96,7 +96,7 @@ def sage_endpoint(view: Callable | None = None, *, methods: tuple[str, ...] | No
                     message="The access token has the readonly scope; this request needs full_access.",
                 )
             if allowed is not None and request.method not in allowed and request.method != "HEAD":
-                raise method_not_allowed()
+                raise method_not_allowed(request.method)
             response = view(request, **kwargs)
         except SageApiError as error:
             response = error.as_response()

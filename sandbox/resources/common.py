@@ -4,7 +4,7 @@ import datetime as dt
 import re
 from collections.abc import Callable
 from decimal import Decimal
-from functools import wraps
+from functools import partial, wraps
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils import timezone
@@ -12,6 +12,7 @@ from django.utils.dateparse import parse_date, parse_datetime
 
 from sandbox.amounts import InvalidAmount, format_amount, to_decimal
 from sandbox.api import SageApiError, read_json_body, sage_datetime, sage_endpoint
+from sandbox.api import method_not_allowed as api_method_not_allowed
 from sandbox.models.accounting import sage_link
 
 NOT_FOUND_MESSAGE = "Couldn't find record."
@@ -66,8 +67,10 @@ class Validator:
             raise SageValidationErrors(self.errors)
 
 
-def accounting_endpoint(view: Callable) -> Callable:
-    """`sage_endpoint` (auth, scope, X-Business) plus this app's multi-error validation answers."""
+def accounting_endpoint(view: Callable | None = None, *, methods: tuple[str, ...] | None = None):
+    """`sage_endpoint` (auth, scope, X-Business, allowed methods) plus this app's multi-error validation answers."""
+    if view is None:
+        return partial(accounting_endpoint, methods=methods)
 
     @wraps(view)
     def answer_validation_errors(request, *args, **kwargs):
@@ -76,15 +79,12 @@ def accounting_endpoint(view: Callable) -> Callable:
         except SageValidationErrors as invalid:
             return JsonResponse(invalid.errors, status=422, safe=False)
 
-    return sage_endpoint(answer_validation_errors)
+    return sage_endpoint(answer_validation_errors, methods=methods)
 
 
 def method_not_allowed(request: HttpRequest) -> HttpResponse:
-    raise SageApiError(
-        405,
-        data_code="MethodNotAllowed",
-        message=f"The method {request.method} is not allowed for this resource.",
-    )
+    """For views that branch on the method themselves; the 405 answer is sandbox.api's."""
+    raise api_method_not_allowed(request.method)
 
 
 def not_found() -> SageApiError:

@@ -15,7 +15,6 @@ from .common import (
     code_link,
     filter_changes,
     get_alive,
-    method_not_allowed,
     money,
     not_found,
     timestamps,
@@ -68,16 +67,12 @@ def _serialize_code(code: Code) -> dict:
 def _code_views(collection: str, names: dict[str, str]):
     codes = [Code(collection, key, name) for key, name in names.items()]
 
-    @accounting_endpoint
+    @accounting_endpoint(methods=("GET",))
     def code_list(request):
-        if request.method not in ("GET", "HEAD"):
-            return method_not_allowed(request)
         return paginate(request, codes, path=f"/{collection}", serialize=_serialize_code)
 
-    @accounting_endpoint
+    @accounting_endpoint(methods=("GET",))
     def code_detail(request, key: str):
-        if request.method not in ("GET", "HEAD"):
-            return method_not_allowed(request)
         if key not in names:
             raise not_found()
         return JsonResponse(_serialize_code(Code(collection, key, names[key])))
@@ -110,18 +105,14 @@ def serialize_tax_rate(rate: TaxRate) -> dict:
     }
 
 
-@accounting_endpoint
+@accounting_endpoint(methods=("GET",))
 def tax_rates_collection(request):
-    if request.method not in ("GET", "HEAD"):
-        return method_not_allowed(request)
     rates = TaxRate.objects.filter(business=request.business).order_by("-percentage", "key")
     return paginate(request, rates, path="/tax_rates", serialize=serialize_tax_rate)
 
 
-@accounting_endpoint
+@accounting_endpoint(methods=("GET",))
 def tax_rate_detail(request, key: str):
-    if request.method not in ("GET", "HEAD"):
-        return method_not_allowed(request)
     rate = TaxRate.objects.filter(business=request.business, key=key).first()
     if rate is None:
         raise not_found()
@@ -162,10 +153,8 @@ def serialize_ledger_account(ledger: LedgerAccount) -> dict:
     }
 
 
-@accounting_endpoint
+@accounting_endpoint(methods=("GET",))
 def ledger_accounts_collection(request):
-    if request.method not in ("GET", "HEAD"):
-        return method_not_allowed(request)
     ledgers = filter_changes(request, LedgerAccount.objects.filter(business=request.business)).select_related(
         "tax_rate"
     )
@@ -188,10 +177,8 @@ def ledger_accounts_collection(request):
     return paginate(request, ledgers, path="/ledger_accounts", serialize=serialize_ledger_account)
 
 
-@accounting_endpoint
+@accounting_endpoint(methods=("GET",))
 def ledger_account_detail(request, key: str):
-    if request.method not in ("GET", "HEAD"):
-        return method_not_allowed(request)
     ledger = get_alive(
         LedgerAccount.objects.filter(business=request.business).select_related("tax_rate"), key
     )
@@ -229,10 +216,8 @@ def serialize_bank_account(account: BankAccount) -> dict:
     }
 
 
-@accounting_endpoint
+@accounting_endpoint(methods=("GET",))
 def bank_accounts_collection(request):
-    if request.method not in ("GET", "HEAD"):
-        return method_not_allowed(request)
     accounts = filter_changes(request, BankAccount.objects.filter(business=request.business)).select_related(
         "ledger_account"
     )
@@ -245,10 +230,8 @@ def bank_accounts_collection(request):
     return paginate(request, accounts, path="/bank_accounts", serialize=serialize_bank_account)
 
 
-@accounting_endpoint
+@accounting_endpoint(methods=("GET",))
 def bank_account_detail(request, key: str):
-    if request.method not in ("GET", "HEAD"):
-        return method_not_allowed(request)
     account = get_alive(
         BankAccount.objects.filter(business=request.business).select_related("ledger_account"), key
     )

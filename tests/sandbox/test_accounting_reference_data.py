@@ -1,5 +1,7 @@
 """The read-only lists a client fills ids from: ledger accounts, bank accounts, tax rates, Sage's code lists."""
 
+import pytest
+
 from sandbox.seed import seed_reference_data
 from sandbox.seed_identities import fixed_id
 
@@ -96,3 +98,22 @@ def test_ledger_ids_are_stable_per_business(books, business):
     ledger = next(ledger for ledger in books.sales_ledgers if ledger.nominal_code == 4000)
 
     assert ledger.id == fixed_id(f"{business.id}:ledger:4000")
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/tax_rates",
+        "/tax_rates/GB_STANDARD",
+        "/ledger_accounts",
+        "/bank_accounts",
+        "/payment_methods",
+        "/payment_methods/CASH",
+    ],
+)
+def test_read_only_resources_refuse_writes_with_sages_405(sage, books, path):
+    response = sage("post", path, json={})
+    assert response.status_code == 405
+    assert response.json()[0]["$dataCode"] == "MethodNotAllowed"
+    assert "POST" in response.json()[0]["$message"]
+    assert response["X-Business"]  # answered after the business was resolved, like every API answer
