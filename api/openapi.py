@@ -1,4 +1,4 @@
-"""The proxy's API description (OpenAPI 3.1), served at /api/v1/openapi.json."""
+"""The API description (OpenAPI 3.1) of the proxy and the management API, served at /api/v1/openapi.json."""
 
 from __future__ import annotations
 
@@ -69,18 +69,207 @@ def _operation(method: str) -> dict:
     return operation
 
 
+_KEY_ERRORS = {
+    "401": _error("Missing, unknown or revoked project API key (`unauthenticated`, `invalid_api_key`)."),
+    "405": _error("Method not offered on this path (`method_not_allowed`)."),
+    "500": _error("sageint itself failed (`internal_error`); the details are in its log."),
+}
+_END_USER_ID = {
+    "name": "end_user_id",
+    "in": "path",
+    "required": True,
+    "description": "Your user's id: the `sub` of the user tokens and connect links you sign.",
+    "schema": {"type": "string", "maxLength": 255},
+}
+
+
+def _json(schema_name: str, description: str) -> dict:
+    return {
+        "description": description,
+        "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{schema_name}"}}},
+    }
+
+
+def _management(operation_id: str, summary: str, responses: dict, **extra) -> dict:
+    return {
+        "operationId": operation_id,
+        "summary": summary,
+        "tags": ["management"],
+        "security": [{"projectKey": []}],
+        "parameters": extra.pop("parameters", []),
+        "responses": {**responses, **_KEY_ERRORS},
+        **extra,
+    }
+
+
+def _management_paths() -> dict:
+    not_connected = _error("This end user has no Sage connection (`not_connected`).")
+    return {
+        "/connections": {
+            "get": _management(
+                "list_connections",
+                "List your users' Sage connections, oldest first, a page at a time",
+                {
+                    "200": _json("ConnectionPage", "One page; pass `next_cursor` as `cursor` for the next."),
+                    "400": _error("A filter, limit or cursor that cannot be used (`invalid_request`)."),
+                },
+                parameters=[
+                    {
+                        "name": "state",
+                        "in": "query",
+                        "required": False,
+                        "schema": {"type": "string", "enum": ["active", "reconnect_required"]},
+                    },
+                    {"name": "end_user_id", "in": "query", "required": False, "schema": {"type": "string"}},
+                    {
+                        "name": "updated_since",
+                        "in": "query",
+                        "required": False,
+                        "description": "ISO 8601 time: connections whose state, business or Sage user changed "
+                        "since then (token refreshes are not changes). Without a zone, UTC.",
+                        "schema": {"type": "string", "format": "date-time"},
+                    },
+                    {
+                        "name": "limit",
+                        "in": "query",
+                        "required": False,
+                        "schema": {"type": "integer", "minimum": 1, "maximum": 200, "default": 50},
+                    },
+                    {"name": "cursor", "in": "query", "required": False, "schema": {"type": "string"}},
+                ],
+            )
+        },
+        "/connections/{end_user_id}": {
+            "get": _management(
+                "get_connection",
+                "One user's connection: state, business, Sage user, last use, last error",
+                {"200": _json("Connection", "The connection."), "404": not_connected},
+                parameters=[_END_USER_ID],
+            ),
+            "delete": _management(
+                "disconnect",
+                "Disconnect: revoke the authorization at Sage and delete the stored tokens",
+                {
+                    "200": _json(
+                        "Disconnected", "Disconnected; `revoked_at_sage` says whether Sage confirmed."
+                    ),
+                    "404": not_connected,
+                },
+                parameters=[_END_USER_ID],
+            ),
+        },
+        "/connect-links": {
+            "post": _management(
+                "create_connect_link",
+                "A signed connect link for one of your users (HS256 with SAGEINT_USER_TOKEN_SECRET)",
+                {
+                    "201": _json("ConnectLink", "Send your user to `url` before `expires_at`."),
+                    "400": _error(
+                        "A body that is not a JSON object (`invalid_json`) or bad fields (`invalid_request`)."
+                    ),
+                    "503": _error("SAGEINT_USER_TOKEN_SECRET is not set on this sageint (`not_configured`)."),
+                },
+                requestBody={
+                    "required": True,
+                    "content": {
+                        "application/json": {"schema": {"$ref": "#/components/schemas/ConnectLinkRequest"}}
+                    },
+                },
+            )
+        },
+    }
+
+
+_DATE_TIME = {"type": ["string", "null"], "format": "date-time"}
+_MANAGEMENT_SCHEMAS = {
+    "Connection": {
+        "type": "object",
+        "properties": {
+            "end_user_id": {"type": "string"},
+            "end_user_name": {"type": "string"},
+            "state": {"type": "string", "enum": ["active", "reconnect_required"]},
+            "reconnect_reason": {"type": ["string", "null"]},
+            "business": {
+                "type": ["object", "null"],
+                "properties": {"id": {"type": "string"}, "name": {"type": "string"}},
+            },
+            "businesses": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "properties": {"id": {"type": "string"}, "name": {"type": "string"}},
+                },
+            },
+            "sage_user": {
+                "type": "object",
+                "properties": {
+                    "id": {"type": "string"},
+                    "email": {"type": "string"},
+                    "name": {"type": "string"},
+                },
+            },
+            "scopes": {"type": "string"},
+            "connected_at": _DATE_TIME,
+            "updated_at": _DATE_TIME,
+            "last_used_at": {**_DATE_TIME, "description": "Last call through the proxy for this user."},
+            "last_refreshed_at": _DATE_TIME,
+            "last_error": {
+                "type": ["string", "null"],
+                "description": "The last failed token refresh, if any.",
+            },
+        },
+    },
+    "ConnectionPage": {
+        "type": "object",
+        "required": ["data", "next_cursor"],
+        "properties": {
+            "data": {"type": "array", "items": {"$ref": "#/components/schemas/Connection"}},
+            "next_cursor": {"type": ["string", "null"]},
+        },
+    },
+    "Disconnected": {
+        "type": "object",
+        "properties": {
+            "end_user_id": {"type": "string"},
+            "disconnected": {"type": "boolean"},
+            "revoked_at_sage": {"type": "boolean"},
+        },
+    },
+    "ConnectLinkRequest": {
+        "type": "object",
+        "required": ["end_user_id"],
+        "properties": {
+            "end_user_id": {"type": "string", "maxLength": 255},
+            "name": {"type": "string", "description": "Shown on the connect page."},
+            "email": {"type": "string"},
+            "expires_in": {"type": "integer", "minimum": 60, "maximum": 604800, "default": 3600},
+        },
+    },
+    "ConnectLink": {
+        "type": "object",
+        "properties": {
+            "end_user_id": {"type": "string"},
+            "url": {"type": "string", "format": "uri"},
+            "expires_at": {"type": "string", "format": "date-time"},
+        },
+    },
+}
+
+
 def openapi_document(request=None) -> dict:
     return {
         "openapi": "3.1.0",
         "info": {
-            "title": "sageint proxy API",
+            "title": "sageint API",
             "version": "1",
             "description": (
                 "Call any Sage Accounting v3.1 endpoint on behalf of one of your users. sageint adds the user's "
                 "access token (refreshed as needed) and X-Business, honours Sage's rate limits and never sends a "
                 "write twice. Paths are relative to https://api.accounting.sage.com/v3.1/ and must be plain: "
                 "segments of letters, digits, `_`, `-`, `~` and inner dots; no `..`, `.`, `//`, `\\`, `%`, "
-                "schemes or control characters (refused with 400 before anything is sent)."
+                "schemes or control characters (refused with 400 before anything is sent). The management API "
+                "(tag `management`, authenticated by a project API key created in the admin) lists and manages "
+                "your users' connections."
             ),
         },
         "servers": [{"url": f"{settings.SITE_URL}/api/v1"}],
@@ -89,9 +278,15 @@ def openapi_document(request=None) -> dict:
             "/proxy/sageaccounting/{path}": {
                 method: _operation(method) for method in ("get", "head", "post", "put", "delete")
             },
+            **_management_paths(),
         },
         "components": {
             "securitySchemes": {
+                "projectKey": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "A project API key (`sk_…`) created in the admin under Project API keys.",
+                },
                 "userToken": {
                     "type": "http",
                     "scheme": "bearer",
@@ -129,6 +324,7 @@ def openapi_document(request=None) -> dict:
                 },
             },
             "schemas": {
+                **_MANAGEMENT_SCHEMAS,
                 "Error": {
                     "type": "object",
                     "required": ["error"],
@@ -139,7 +335,7 @@ def openapi_document(request=None) -> dict:
                             "properties": {"code": {"type": "string"}, "message": {"type": "string"}},
                         }
                     },
-                }
+                },
             },
         },
     }

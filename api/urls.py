@@ -1,6 +1,6 @@
 from django.urls import path, register_converter
 
-from api import views
+from api import management_views, views
 
 
 class AnyPathConverter:
@@ -21,6 +21,9 @@ register_converter(AnyPathConverter, "anypath")
 app_name = "api"
 urlpatterns = [
     path("openapi.json", views.openapi_view, name="openapi"),
+    path("connections", management_views.connections_list, name="connections"),
+    path("connections/<str:end_user_id>", management_views.connection_detail, name="connection"),
+    path("connect-links", management_views.connect_links, name="connect_links"),
     path("proxy/<slug:integration>/<anypath:sage_path>", views.proxy_view, name="proxy"),
     path("proxy/<slug:integration>", views.proxy_view, {"sage_path": ""}),
 ]

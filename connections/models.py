@@ -202,6 +202,13 @@ class ConnectionEvent(models.Model):
             models.Index(fields=["-created_at", "-id"], name="connevent_newest_first"),
             models.Index(fields=["end_user", "-created_at"], name="connevent_end_user_newest"),
             models.Index(fields=["kind", "-created_at"], name="connevent_kind_newest"),
+            # An end user's latest change other than a routine refresh (the management API's `updated_at`),
+            # without reading past months of "refreshed" rows.
+            models.Index(
+                fields=["end_user", "-created_at"],
+                condition=~models.Q(kind="refreshed"),
+                name="connevent_end_user_changes",
+            ),
         ]
 
     def __str__(self) -> str:

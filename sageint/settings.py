@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "accounts",
     "connections",
     "api",
+    "projects",
 ]
 
 MIDDLEWARE = [

@@ -21,11 +21,26 @@ def document(client):
     return client.get(OPENAPI_URL).json()
 
 
+MANAGEMENT_SOURCES = [
+    Path(api.__file__).parent / "management_views.py",
+    Path(api.__file__).parent.parent / "projects" / "auth.py",
+]
+
+
 def implemented_errors() -> set[tuple[int, str]]:
-    """Every (status, code) the API can answer with: the exception table, plus each literal
-    `ApiError(status, code, …)` / `error_response(status, code, …)` in the api package."""
+    """Every (status, code) the proxy can answer with: the exception table, plus each literal
+    `ApiError(status, code, …)` / `error_response(status, code, …)` in the api package (the management API's
+    own module aside: see test_management_errors_are_documented)."""
     found = {(status, code) for _, status, code in STATUS_FOR_EXCEPTION}
-    for source in Path(api.__file__).parent.glob("*.py"):
+    sources = [
+        source for source in Path(api.__file__).parent.glob("*.py") if source not in MANAGEMENT_SOURCES
+    ]
+    return found | literal_errors(sources)
+
+
+def literal_errors(sources) -> set[tuple[int, str]]:
+    found = set()
+    for source in sources:
         for node in ast.walk(ast.parse(source.read_text())):
             if (
                 isinstance(node, ast.Call)
@@ -34,6 +49,12 @@ def implemented_errors() -> set[tuple[int, str]]:
                 and all(isinstance(arg, ast.Constant) for arg in node.args[:2])
             ):
                 found.add((node.args[0].value, node.args[1].value))
+            elif (
+                isinstance(node, ast.Call)
+                and getattr(node.func, "id", None) == "InvalidApiKey"
+                and isinstance(node.args[0], ast.Constant)
+            ):
+                found.add((401, node.args[0].value))
     return found
 
 
@@ -134,3 +155,36 @@ def test_readme_error_table_lists_exactly_the_implemented_errors():
         for code in re.findall(r"`(\w+)`", codes)
     }
     assert documented == implemented_errors()
+
+
+MANAGEMENT_PATHS = {
+    "/connections": {"get"},
+    "/connections/{end_user_id}": {"get", "delete"},
+    "/connect-links": {"post"},
+}
+
+
+def test_openapi_document_describes_the_management_api(document):
+    for path, methods in MANAGEMENT_PATHS.items():
+        assert set(document["paths"][path]) == methods
+        for operation in document["paths"][path].values():
+            assert operation["security"] == [{"projectKey": []}]
+            assert any(status.startswith("2") for status in operation["responses"])
+
+
+def test_management_errors_are_documented():
+    """Every error the management views and the key check can give appears in some management operation."""
+    document_errors = set()
+    from api.openapi import openapi_document
+
+    paths = openapi_document()["paths"]
+    for path in MANAGEMENT_PATHS:
+        for operation in paths[path].values():
+            for status, answer in operation["responses"].items():
+                document_errors |= {
+                    (int(status), code) for code in re.findall(r"`(\w+)`", answer["description"])
+                }
+
+    implemented = literal_errors(MANAGEMENT_SOURCES) | {(404, "not_connected"), (500, "internal_error")}
+    assert (401, "invalid_api_key") in implemented and (405, "method_not_allowed") in implemented
+    assert implemented <= document_errors
