@@ -149,10 +149,17 @@ class Connection(models.Model):
 
     access_token_encrypted = models.TextField(blank=True, editable=False)
     access_token_expires_at = models.DateTimeField(null=True, blank=True)
+    # As Sage gave it (expires_in): the refresh margin is capped to a share of it (tokens.refresh_margin).
+    access_token_lifetime_seconds = models.PositiveIntegerField(null=True, blank=True, editable=False)
     refresh_token_encrypted = models.TextField(blank=True, editable=False)
     refresh_token_expires_at = models.DateTimeField(null=True, blank=True)
-    # SQLite has no row locks: a short lease column plays the lock's part there (see tokens.py).
+    # Bumped by every write of a new token set (refresh, connect, reconnect): a refresh writes its result only
+    # if the row still holds the tokens it read, so nothing written meanwhile is undone (see tokens.py).
+    token_generation = models.PositiveIntegerField(default=0, editable=False)
+    # SQLite has no row locks: a short lease plays the lock's part there (see tokens.py). The id tells its
+    # holder apart, so a process only ever releases its own lease.
     refresh_lease_expires_at = models.DateTimeField(null=True, blank=True, editable=False)
+    refresh_lease_id = models.CharField(max_length=32, blank=True, editable=False)
 
     connected_at = models.DateTimeField(default=timezone.now)
     last_refreshed_at = models.DateTimeField(null=True, blank=True)

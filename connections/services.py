@@ -42,27 +42,31 @@ def switch_business(*, end_user: EndUser, business_id: str) -> Connection:
 def disconnect(*, end_user: EndUser) -> bool:
     """Revoke at Sage (best effort), delete the tokens and the connection, keep the audit trail.
 
-    Returns whether Sage accepted the revocation.
+    Done under the connection's refresh lock: Sage rotates refresh tokens, so the one to revoke is read once
+    any refresh under way has stored its own, and no refresh starts on a row that is about to go.
+    Returns whether Sage accepted the revocation. Raises NotConnected, or SageUnavailable when a refresh
+    holds the lock for too long.
     """
     connection = connection_of(end_user)
     if connection is None:
         raise NotConnected()
-    # Revocation is an HTTP call: made outside any transaction, before the row goes.
-    revoked = tokens.revoke_and_forget(connection=connection)
-    if not revoked:
-        record_event(
-            end_user=end_user,
-            kind=ConnectionEvent.Kind.REVOKE_FAILED,
-            detail="Sage did not confirm the revocation; the tokens were deleted here anyway.",
-            connection=connection,
-        )
-    with transaction.atomic():
-        record_event(
-            end_user=end_user,
-            kind=ConnectionEvent.Kind.DISCONNECTED,
-            detail=f"Business {connection.business_name}; revoked at Sage: {'yes' if revoked else 'no'}",
-            connection=connection,
-        )
-        connection.delete()
+    with tokens.connection_lock(connection_pk=connection.pk) as locked:
+        # Revocation is an HTTP call: made before the row goes, outside any transaction of ours on SQLite.
+        revoked = tokens.revoke_and_forget(connection=locked)
+        with transaction.atomic():
+            if not revoked:
+                record_event(
+                    end_user=end_user,
+                    kind=ConnectionEvent.Kind.REVOKE_FAILED,
+                    detail="Sage did not confirm the revocation; the tokens were deleted here anyway.",
+                    connection=locked,
+                )
+            record_event(
+                end_user=end_user,
+                kind=ConnectionEvent.Kind.DISCONNECTED,
+                detail=f"Business {locked.business_name}; revoked at Sage: {'yes' if revoked else 'no'}",
+                connection=locked,
+            )
+            locked.delete()
     logger.info("End user %s disconnected Sage (revoked: %s)", end_user.pk, revoked)
     return revoked

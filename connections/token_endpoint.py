@@ -45,6 +45,7 @@ class TokenSet:
     refresh_token_expires_at: datetime | None
     scope: str
     sage_user_id: str
+    access_token_lifetime_seconds: int | None = None  # Sage's expires_in
 
 
 def _raise_for_unavailable(response: requests.Response) -> requests.Response:
@@ -73,6 +74,7 @@ def _token_set(token: dict, *, previous_refresh_token: str = "") -> TokenSet:
         else None,
         scope=str(scope),
         sage_user_id=str(token.get("requested_by_id") or ""),
+        access_token_lifetime_seconds=max(expires_in, 0),
     )
 
 

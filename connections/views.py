@@ -116,6 +116,8 @@ def disconnect(request: HttpRequest, end_user: EndUser) -> HttpResponse:
         services.disconnect(end_user=end_user)
     except NotConnected:
         messages.info(request, "Sage Accounting was not connected.")
+    except SageintError as error:  # a refresh held the connection for too long: nothing was changed
+        messages.error(request, str(error))
     else:
         messages.success(request, "Sage Accounting is disconnected.")
     return redirect("connections:connect")
