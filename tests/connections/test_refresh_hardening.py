@@ -99,7 +99,11 @@ def test_a_reconnect_during_a_refresh_keeps_the_new_authorization(
             end_user=connected_end_user,
             credentials=sage_credentials(),
             token_set=reconnected,
-            identity={"user": {}, "lead_business_id": connection.business_id, "businesses": connection.businesses},
+            identity={
+                "user": {},
+                "lead_business_id": connection.business_id,
+                "businesses": connection.businesses,
+            },
             country="GB",
         )
 
@@ -113,7 +117,9 @@ def test_a_reconnect_during_a_refresh_keeps_the_new_authorization(
 
 
 @pytest.mark.django_db(transaction=True)
-def test_disconnect_waits_for_a_running_refresh_and_revokes_the_token_it_stored(sandbox_transport, monkeypatch):
+def test_disconnect_waits_for_a_running_refresh_and_revokes_the_token_it_stored(
+    sandbox_transport, monkeypatch
+):
     end_user = connect_end_user_via_link("disconnect-race")
     pk = end_user.connection.pk
     answered, finish = threading.Event(), threading.Event()
@@ -164,7 +170,7 @@ def test_a_refresh_that_outlives_its_lease_is_not_undone_by_the_next_holder(
     pk = end_user.connection.pk
     expire(end_user.connection)
     original_refresh = token_endpoint.refresh
-    a_answered, b_at_sage, a_written, b_go = (threading.Event() for _ in range(4))
+    a_answered, b_at_sage, b_go = (threading.Event() for _ in range(3))
 
     def choreographed_refresh(**kwargs):
         if threading.current_thread().name == "A":
@@ -325,7 +331,7 @@ class _Thread(threading.Thread):
     def run(self):
         try:
             self.result = self._work()
-        except BaseException as error:  # noqa: BLE001 (reported by the test)
+        except BaseException as error:  # reported by the test
             self.error = error
         finally:
             db_connections.close_all()
