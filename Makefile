@@ -19,7 +19,7 @@ install: $(VENV)/.installed
 
 # Embedded default: SQLite, kombu filesystem broker, Celery worker + beat beside the web server, sandbox on.
 # honcho runs the three processes of Procfile.dev and stops them all together on Ctrl-C.
-RUN_ENV := DEBUG=$${DEBUG:-1} HOST=$(HOST) PORT=$(PORT) PATH="$(CURDIR)/$(BIN):$$PATH"
+RUN_ENV := DEBUG=$${DEBUG:-1} HOST=$(HOST) PORT=$(PORT) PATH="$(abspath $(BIN)):$$PATH"
 run: install
 	@$(RUN_ENV) python manage.py migrate --no-input --verbosity 0
 	@$(RUN_ENV) python manage.py bootstrap_demo --print-credentials --announce-url

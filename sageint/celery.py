@@ -3,6 +3,9 @@
 import os
 
 from celery import Celery
+from celery.beat import PersistentScheduler
+from celery.signals import beat_init
+from kombu.utils.imports import symbol_by_name
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "sageint.settings")
 
@@ -18,7 +21,7 @@ def ping(value: str = "pong") -> str:
 
 
 @app.on_after_configure.connect
-def ensure_filesystem_broker_folders(sender, **kwargs) -> None:
+def ensure_runtime_folders(sender, **kwargs) -> None:
     # kombu's filesystem transport needs its folders to exist in every process that sends or consumes.
     conf = sender.conf
     if str(conf.broker_url).startswith("filesystem"):
@@ -27,3 +30,11 @@ def ensure_filesystem_broker_folders(sender, **kwargs) -> None:
                 os.makedirs(folder, exist_ok=True)
     if str(conf.result_backend).startswith("file://"):
         os.makedirs(str(conf.result_backend).removeprefix("file://"), exist_ok=True)
+
+
+@beat_init.connect
+def ensure_beat_schedule_folder(sender, **kwargs) -> None:
+    # Beat keeps its schedule in the database by default; a file-based scheduler (-S celery.beat:PersistentScheduler)
+    # needs its file's folder and will not create it.
+    if issubclass(symbol_by_name(sender.scheduler_cls), PersistentScheduler):
+        os.makedirs(os.path.dirname(os.path.abspath(sender.schedule_filename)), exist_ok=True)

@@ -46,10 +46,12 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "allauth",
     "allauth.account",
+    "django_celery_beat",
     "accounts",
     "connections",
     "api",
     "projects",
+    "health",
 ]
 
 MIDDLEWARE = [
@@ -160,6 +162,8 @@ CELERY_BROKER_TRANSPORT_OPTIONS = (
         "data_folder_out": str(CELERY_BROKER_DIR),
         "processed_folder": str(VAR_DIR / "celery" / "processed"),
         "store_processed": False,
+        # Exchange tables of fanout (remote control) messages; kombu's default is ./control in the working folder.
+        "control_folder": str(VAR_DIR / "celery" / "control"),
     }
     if CELERY_BROKER_URL.startswith("filesystem")
     else {}
@@ -177,9 +181,25 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = TIME_ZONE
+# Several sageint instances (or a test run beside a development run) can share one Redis database by each using
+# their own queue name.
+CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_TASK_DEFAULT_QUEUE", default="celery")
+# Beat keeps its schedule (and each entry's last run) in the database (django-celery-beat), so it needs no writable
+# folder and any machine can run it; exactly one beat per installation. Entries below are written to the database
+# when beat starts; periodic tasks can also be added in the admin (Periodic tasks).
+CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# Only for `celery beat -S celery.beat:PersistentScheduler`, which keeps its state in a file.
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celery" / "beat-schedule")
 # Periodic tasks are added here by the apps that own them (see sageint/celery.py).
 CELERY_BEAT_SCHEDULE: dict = {}
+# Beat sends health.heartbeat this often and a worker runs it: /readyz reads both stamps (health/heartbeats.py).
+SAGEINT_HEARTBEAT_SECONDS = env.int("SAGEINT_HEARTBEAT_SECONDS", default=60)
+CELERY_BEAT_SCHEDULE["health.heartbeat"] = {
+    "task": "health.heartbeat",
+    "schedule": SAGEINT_HEARTBEAT_SECONDS,
+    # A heartbeat that waited longer than its interval proves nothing: drop it rather than run a backlog.
+    "options": {"expires": SAGEINT_HEARTBEAT_SECONDS},
+}
 
 # --- Logging: everything to stdout, one line each -------------------------------------------------------
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")

@@ -1,96 +1,55 @@
-"""`make run` really starts web, worker and beat on the embedded default, and stops cleanly."""
+"""`make run` from a fresh clone starts web, worker and beat, they stay up, a periodic task really fires, and nothing
+is written outside var/: on the embedded default, and on PostgreSQL + Redis (CI's service run)."""
 
 import os
-import signal
-import socket
 import subprocess
 import sys
 import time
-import urllib.request
-from pathlib import Path
+import uuid
 
 import pytest
-from django.conf import settings
+
+from tests.foundation.running import (
+    VENV,
+    assert_running,
+    clean_env,
+    free_port,
+    fresh_checkout,
+    start,
+    stop_process_group,
+    throwaway_postgres_database,
+    wait_for_http,
+    wait_for_periodic_task,
+)
+from tests.services import require_service, uses_postgresql, uses_redis_broker
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_for_http(url: str, deadline: float, process: subprocess.Popen, log_path: Path) -> int:
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise AssertionError(f"the run command exited early:\n{log_path.read_text()[-3000:]}")
-        try:
-            with urllib.request.urlopen(url, timeout=2) as response:
-                return response.status
-        except OSError:
-            time.sleep(0.3)
-    raise AssertionError(f"{url} did not answer in time")
-
-
-@pytest.fixture
-def running_app(tmp_path):
+def run_make_run(tmp_path, **variables):
+    """Start `make run` in a fresh checkout; yields (base_url, checkout, processes, env)."""
+    checkout = fresh_checkout(tmp_path / "checkout")
+    assert not (checkout / "var").exists() and not (checkout / ".env").exists()
     port = free_port()
-    env = {
-        k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "CELERY_BROKER_URL", "SECRET_KEY"}
-    }
-    env.update(
-        {
-            "DEBUG": "1",
-            "PORT": str(port),
-            "HOST": "127.0.0.1",
-            "SAGEINT_VAR_DIR": str(tmp_path / "var"),  # not there yet, as on a fresh clone
-            "CELERY_BROKER_URL": "filesystem://",
-            "PYTHONUNBUFFERED": "1",
-        }
-    )
-    log = (tmp_path / "run.log").open("w+")
-    process = subprocess.Popen(
-        ["make", "--no-print-directory", "run", f"PORT={port}"],
-        cwd=settings.BASE_DIR,
+    # The fast heartbeat stands in for every periodic task; DEBUG comes from the Makefile, as for a user.
+    env = clean_env(SAGEINT_HEARTBEAT_SECONDS="1", **variables)
+    log_path = tmp_path / "run.log"
+    process = start(
+        ["make", "--no-print-directory", "run", f"PORT={port}", f"VENV={VENV}"],
+        cwd=checkout,
         env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,  # its own process group, so the whole tree can be stopped
+        log_path=log_path,
     )
-    try:
-        yield f"http://127.0.0.1:{port}", env, Path(log.name), process
-    finally:
-        stop_process_group(process)
-        log.close()
+    return f"http://127.0.0.1:{port}", checkout, {"make run": (process, log_path)}, env
 
 
-def stop_process_group(process: subprocess.Popen) -> None:
-    """SIGTERM the whole tree (make, honcho, web, worker, beat); SIGKILL whatever is left after 20 s."""
-    try:
-        os.killpg(process.pid, signal.SIGTERM)
-    except ProcessLookupError:  # already gone (e.g. it exited early)
-        process.wait(timeout=10)
-        return
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        process.poll()
-        try:
-            os.killpg(process.pid, 0)
-        except ProcessLookupError:
-            return
-        time.sleep(0.2)
-    os.killpg(process.pid, signal.SIGKILL)
-    process.wait(timeout=10)
-
-
-def test_run_serves_pages_prints_demo_users_and_runs_background_work(running_app):
-    base_url, env, log_path, process = running_app
-    deadline = time.monotonic() + 120
-    assert wait_for_http(f"{base_url}/", deadline, process, log_path) == 200
-    assert wait_for_http(f"{base_url}/accounts/login/", deadline, process, log_path) == 200
-
-    output = log_path.read_text()
+def check_stack_runs(base_url, checkout, processes, env, database):
+    deadline = time.monotonic() + 150
+    assert wait_for_http(f"{base_url}/", deadline, processes) == 200
+    assert wait_for_http(f"{base_url}/accounts/login/", deadline, processes) == 200
+    output = processes["make run"][1].read_text()
     assert "username=demo" in output and "password=sageint-demo" in output
     assert f"{base_url}/" in output
+
+    wait_for_periodic_task(database, deadline, processes)
 
     # A task sent from another process is picked up by the worker that the run command started.
     sender = subprocess.run(
@@ -99,11 +58,54 @@ def test_run_serves_pages_prints_demo_users_and_runs_background_work(running_app
             "-c",
             "from sageint.celery import ping; print(ping.delay('from-web').get(timeout=60))",
         ],
-        cwd=settings.BASE_DIR,
-        env=env,
+        cwd=checkout,
+        env={**env, "DEBUG": "1"},
         capture_output=True,
         text=True,
         timeout=90,
     )
     assert sender.stdout.strip() == "from-web", sender.stderr[-2000:]
-    assert process.poll() is None  # still serving
+    assert_running(processes)  # web, worker and beat still up (honcho stops all three when one exits)
+
+    # Runtime state goes under var/ only (kombu's filesystem transport once left a control/ folder behind).
+    written = {entry.name for entry in checkout.iterdir()} - top_level_in_git()
+    assert written <= {"var"}, written
+
+
+def top_level_in_git() -> set[str]:
+    listed = subprocess.run(
+        ["git", "ls-files", "--cached", "--others", "--exclude-standard"],
+        cwd=VENV.parent,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    return {name.split("/", 1)[0] for name in listed}
+
+
+def test_make_run_on_the_embedded_default(tmp_path):
+    base_url, checkout, processes, env = run_make_run(tmp_path)
+    try:
+        check_stack_runs(base_url, checkout, processes, env, checkout / "var" / "db.sqlite3")
+        assert (checkout / "var" / "celery" / "control").is_dir()
+    finally:
+        stop_process_group(processes["make run"][0])
+
+
+@pytest.mark.services
+def test_make_run_on_postgresql_and_redis(tmp_path):
+    require_service(uses_postgresql(), "PostgreSQL (DATABASE_URL=postgres://…)")
+    require_service(uses_redis_broker(), "A Redis broker (CELERY_BROKER_URL=redis://…)")
+    with throwaway_postgres_database(os.environ["DATABASE_URL"]) as database_url:
+        base_url, checkout, processes, env = run_make_run(
+            tmp_path,
+            DATABASE_URL=database_url,
+            CELERY_BROKER_URL=os.environ["CELERY_BROKER_URL"],
+            # Its own queue: the service run's test worker consumes the default one on the same Redis database.
+            CELERY_TASK_DEFAULT_QUEUE=f"smoke-{uuid.uuid4().hex[:8]}",
+        )
+        try:
+            check_stack_runs(base_url, checkout, processes, env, database_url)
+            assert not (checkout / "var").exists()  # nothing needs a local folder on PostgreSQL + Redis
+        finally:
+            stop_process_group(processes["make run"][0])
