@@ -243,6 +243,23 @@ SAGE_SANDBOX_REFRESH_TOKEN_SECONDS = env.int("SAGE_SANDBOX_REFRESH_TOKEN_SECONDS
 # Sage-like throttling (requests per 60 s per business); 0 switches it off.
 SAGE_SANDBOX_RATE_LIMIT_PER_MINUTE = env.int("SAGE_SANDBOX_RATE_LIMIT_PER_MINUTE", default=0)
 
+# Sage's own API description (Swagger), kept outside the repository; only tests read it, and they skip when it
+# is absent (a user's fresh clone). Default: ../shared/sage-openapi beside the checkout, or beside the folder
+# holding it (a git worktree kept in a sub-folder, e.g. wt/<name>).
+SAGE_OPENAPI_DIR = env.path(
+    "SAGE_OPENAPI_DIR",
+    default=str(
+        next(
+            (
+                folder / "shared" / "sage-openapi"
+                for folder in (BASE_DIR.parent, BASE_DIR.parent.parent)
+                if (folder / "shared" / "sage-openapi").is_dir()
+            ),
+            BASE_DIR.parent / "shared" / "sage-openapi",
+        )
+    ),
+)
+
 # Tests that need PostgreSQL, Redis, a Celery worker or chromium fail instead of skipping when this is on (CI's
 # second run sets it).
 REQUIRE_SERVICES = env.bool("REQUIRE_SERVICES", default=False)

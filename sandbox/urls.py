@@ -3,6 +3,7 @@ from importlib.util import find_spec
 from django.urls import include, path, re_path
 
 from . import identity_api, oauth_views, views
+from .generic.views import generic_resource
 
 app_name = "sandbox"
 urlpatterns = [
@@ -23,6 +24,11 @@ urlpatterns = [
 # Accounting resources (owned by the sandbox-accounting work); guarded so the sandbox runs before they exist.
 if find_spec("sandbox.resources") and find_spec("sandbox.resources.urls"):
     urlpatterns.append(path("api/v3.1/", include("sandbox.resources.urls")))
+
+# Every other path of Sage's API description: the generic engine (sandbox/generic/).
+urlpatterns.append(
+    re_path(r"^api/v3\.1/(?P<path>[a-z_]+(?:/[^/]+){0,2})$", generic_resource, name="api-generic")
+)
 
 # Anything else under the API answers Sage's 404 body (after auth, as Sage does), not Django's HTML page.
 urlpatterns.append(re_path(r"^api/v3\.1/", views.api_not_found, name="api-not-found"))

@@ -1,4 +1,4 @@
-"""/contact_payments: list, get, create (with allocations to sales invoices), delete."""
+"""/contact_payments: list, get, create (with allocations to sales invoices), update, delete."""
 
 from collections import defaultdict
 from decimal import Decimal
@@ -153,7 +153,8 @@ def _read_allocations(business, raw, contact, validator: Validator) -> list[tupl
 
 
 @transaction.atomic
-def create_payment(*, business, body: dict) -> ContactPayment:
+def create_payment(*, business, body: dict, payment: ContactPayment | None = None) -> ContactPayment:
+    """A new payment from `body`, or (`payment` given, its allocations already given back) that one rewritten."""
     validator = Validator()
     for field in ("transaction_type_id", "contact_id", "bank_account_id", "date", "total_amount"):
         validator.require(body, field)
@@ -200,8 +201,7 @@ def create_payment(*, business, body: dict) -> ContactPayment:
     validator.raise_if_any()
 
     moment = now()
-    payment = ContactPayment.objects.create(
-        business=business,
+    fields = dict(
         contact=contact,
         bank_account=bank_account,
         transaction_type=transaction_type,
@@ -211,9 +211,14 @@ def create_payment(*, business, body: dict) -> ContactPayment:
         currency_code=str(body.get("currency_id") or contact.currency_code),
         total_amount=round_money(total),
         unallocated_amount=round_money(total - allocated) if transaction_type == "CUSTOMER_RECEIPT" else ZERO,
-        created_at=moment,
         updated_at=moment,
     )
+    if payment is None:
+        payment = ContactPayment.objects.create(business=business, created_at=moment, **fields)
+    else:
+        for field, value in fields.items():
+            setattr(payment, field, value)
+        payment.save()
     PaymentAllocation.objects.bulk_create(
         [
             PaymentAllocation(payment=payment, invoice=invoice, amount=amount)
@@ -224,6 +229,38 @@ def create_payment(*, business, body: dict) -> ContactPayment:
     _apply_to_bank(bank_account, payment, sign=1)
     contact.refresh_balance()
     contact.save(update_fields=["balance"])
+    return payment
+
+
+@transaction.atomic
+def update_payment(*, payment: ContactPayment, body: dict) -> ContactPayment:
+    """PUT: the payment's own fields merged with the given ones, checked and applied as a create would be.
+
+    Its allocations are given back to the invoices first (and re-made from the merged body), so changing an
+    amount, the bank account or the allocations leaves invoices, contact and bank balances as if it had always
+    been so; on a 422 nothing changes."""
+    current = {
+        "transaction_type_id": payment.transaction_type,
+        "contact_id": payment.contact_id,
+        "bank_account_id": payment.bank_account_id,
+        "payment_method_id": payment.payment_method or None,
+        "date": format_date(payment.date),
+        "total_amount": str(payment.total_amount),
+        "reference": payment.reference,
+        "currency_id": payment.currency_code,
+        "allocated_artefacts": [
+            {"artefact_id": allocation.invoice_id, "amount": str(allocation.amount)}
+            for allocation in payment.allocations.all()
+        ],
+    }
+    old_contact = payment.contact
+    invoices = {allocation.invoice for allocation in payment.allocations.select_related("invoice")}
+    payment.allocations.all().delete()
+    _refresh_invoices(invoices, now())
+    _apply_to_bank(payment.bank_account, payment, sign=-1)
+    payment = create_payment(business=payment.business, body={**current, **body}, payment=payment)
+    old_contact.refresh_balance()
+    old_contact.save(update_fields=["balance"])
     return payment
 
 
@@ -294,4 +331,8 @@ def contact_payment_detail(request, key: str):
     if request.method == "DELETE":
         delete_payment(payment=payment)
         return HttpResponse(status=204)
+    if request.method == "PUT":
+        update_payment(payment=payment, body=wrapped_body(request, "contact_payment"))
+        payment = get_alive(_with_details(ContactPayment.objects.filter(business=request.business)), key)
+        return JsonResponse(serialize_payment(payment))
     return method_not_allowed(request)

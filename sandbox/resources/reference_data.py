@@ -1,5 +1,5 @@
-"""Read-only lists a client needs to fill ids: ledger accounts, bank accounts, tax rates and Sage's fixed
-code lists (payment methods, transaction types, contact types, artefact statuses)."""
+"""Lists a client needs to fill ids: ledger accounts, bank accounts, tax rates (their writes are in books.py)
+and Sage's fixed code lists (payment methods, transaction types, contact types, artefact statuses)."""
 
 from dataclasses import dataclass
 
@@ -14,7 +14,6 @@ from .common import (
     apply_sort,
     code_link,
     filter_changes,
-    get_alive,
     money,
     not_found,
     timestamps,
@@ -105,18 +104,10 @@ def serialize_tax_rate(rate: TaxRate) -> dict:
     }
 
 
-@accounting_endpoint(methods=("GET",))
-def tax_rates_collection(request):
+def list_tax_rates(request):
+    """GET /tax_rates (the view, with the writes, is in books.py)."""
     rates = TaxRate.objects.filter(business=request.business).order_by("-percentage", "key")
     return paginate(request, rates, path="/tax_rates", serialize=serialize_tax_rate)
-
-
-@accounting_endpoint(methods=("GET",))
-def tax_rate_detail(request, key: str):
-    rate = TaxRate.objects.filter(business=request.business, key=key).first()
-    if rate is None:
-        raise not_found()
-    return JsonResponse(serialize_tax_rate(rate))
 
 
 # --- ledger accounts ---------------------------------------------------------------------------------
@@ -153,8 +144,8 @@ def serialize_ledger_account(ledger: LedgerAccount) -> dict:
     }
 
 
-@accounting_endpoint(methods=("GET",))
-def ledger_accounts_collection(request):
+def list_ledger_accounts(request):
+    """GET /ledger_accounts (the view, with the writes, is in books.py)."""
     ledgers = filter_changes(request, LedgerAccount.objects.filter(business=request.business)).select_related(
         "tax_rate"
     )
@@ -175,14 +166,6 @@ def ledger_accounts_collection(request):
         default=["nominal_code", "id"],
     )
     return paginate(request, ledgers, path="/ledger_accounts", serialize=serialize_ledger_account)
-
-
-@accounting_endpoint(methods=("GET",))
-def ledger_account_detail(request, key: str):
-    ledger = get_alive(
-        LedgerAccount.objects.filter(business=request.business).select_related("tax_rate"), key
-    )
-    return JsonResponse(serialize_ledger_account(ledger))
 
 
 # --- bank accounts -----------------------------------------------------------------------------------
@@ -216,8 +199,8 @@ def serialize_bank_account(account: BankAccount) -> dict:
     }
 
 
-@accounting_endpoint(methods=("GET",))
-def bank_accounts_collection(request):
+def list_bank_accounts(request):
+    """GET /bank_accounts (the view, with the writes, is in books.py)."""
     accounts = filter_changes(request, BankAccount.objects.filter(business=request.business)).select_related(
         "ledger_account"
     )
@@ -228,11 +211,3 @@ def bank_accounts_collection(request):
         default=["ledger_account__nominal_code", "id"],
     )
     return paginate(request, accounts, path="/bank_accounts", serialize=serialize_bank_account)
-
-
-@accounting_endpoint(methods=("GET",))
-def bank_account_detail(request, key: str):
-    account = get_alive(
-        BankAccount.objects.filter(business=request.business).select_related("ledger_account"), key
-    )
-    return JsonResponse(serialize_bank_account(account))

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import contact_payments, contacts, reference_data, sales_invoices
+from . import books, contact_payments, contacts, reference_data, sales_invoices
 
 urlpatterns = [
     path("contacts", contacts.contacts_collection, name="contacts"),
@@ -14,12 +14,12 @@ urlpatterns = [
     ),
     path("contact_payments", contact_payments.contact_payments_collection, name="contact_payments"),
     path("contact_payments/<str:key>", contact_payments.contact_payment_detail, name="contact_payment"),
-    path("ledger_accounts", reference_data.ledger_accounts_collection, name="ledger_accounts"),
-    path("ledger_accounts/<str:key>", reference_data.ledger_account_detail, name="ledger_account"),
-    path("bank_accounts", reference_data.bank_accounts_collection, name="bank_accounts"),
-    path("bank_accounts/<str:key>", reference_data.bank_account_detail, name="bank_account"),
-    path("tax_rates", reference_data.tax_rates_collection, name="tax_rates"),
-    path("tax_rates/<str:key>", reference_data.tax_rate_detail, name="tax_rate"),
+    path("ledger_accounts", books.ledger_accounts_collection, name="ledger_accounts"),
+    path("ledger_accounts/<str:key>", books.ledger_account_detail, name="ledger_account"),
+    path("bank_accounts", books.bank_accounts_collection, name="bank_accounts"),
+    path("bank_accounts/<str:key>", books.bank_account_detail, name="bank_account"),
+    path("tax_rates", books.tax_rates_collection, name="tax_rates"),
+    path("tax_rates/<str:key>", books.tax_rate_detail, name="tax_rate"),
     path("payment_methods", reference_data.payment_methods_collection, name="payment_methods"),
     path("payment_methods/<str:key>", reference_data.payment_method_detail, name="payment_method"),
     path("transaction_types", reference_data.transaction_types_collection, name="transaction_types"),
