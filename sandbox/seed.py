@@ -16,6 +16,7 @@ from django.db import transaction
 from django.db.models import Count, Max
 
 from sandbox.amounts import ZERO, currency_for_country, round_money
+from sandbox.generic.samples import seed_generic_resources
 from sandbox.models import (
     AccessToken,
     AuthorizationCode,
@@ -24,6 +25,7 @@ from sandbox.models import (
     Contact,
     ContactPayment,
     FaultRule,
+    GenericRecord,
     Grant,
     LedgerAccount,
     PaymentAllocation,
@@ -38,6 +40,8 @@ from sandbox.seed_identities import ensure_identities, fixed_id
 
 SEED_EPOCH = dt.datetime(2025, 1, 6, 9, 0, tzinfo=dt.UTC)
 BATCH_SIZE = 2000
+# Records the demo seed puts in each writable resource served by the generic engine (products, journals, …).
+GENERIC_RECORDS_PER_RESOURCE = 3
 
 
 @dataclass(frozen=True)
@@ -528,6 +532,11 @@ def seed_demo_world() -> list[Business]:
                 statuses=STATUS_CYCLE,
                 demo=DEMO_CONTACTS.get(key),
             ).write()
+        if contacts and not GenericRecord.objects.filter(business=business).exists():
+            # A few records in every other resource of Sage's description (products, purchase invoices, …).
+            seed_generic_resources(
+                business=business, per_resource=GENERIC_RECORDS_PER_RESOURCE, epoch=SEED_EPOCH
+            )
     return businesses
 
 
@@ -560,6 +569,7 @@ def wipe_everything() -> None:
     """Every accounting record, token, code, fault and identity; registered apps stay. Children go first
     because invoices and payments protect what they point at."""
     for model in (
+        GenericRecord,
         PaymentAllocation,
         ContactPayment,
         SalesInvoiceLine,

@@ -23,7 +23,7 @@ from .references import find_link
 
 BASE_FIELDS = ("id", "displayed_as", "$path", "created_at", "updated_at", "deleted_at")
 # Body fields a record is named after, in order of preference.
-NAME_FIELDS = ("name", "reference", "item_code", "description", "code", "file_name", "title", "service_name")
+NAME_FIELDS = ("name", "vendor_reference", "reference", "item_code", "description", "code", "file_name", "title", "service_name")
 NUMBER_FIELDS = ("invoice_number", "credit_note_number", "quote_number", "estimate_number")
 OPEN_STATUS = {"id": "UNPAID", "displayed_as": "Unpaid", "$path": "/artefact_statuses/UNPAID"}
 
@@ -51,8 +51,13 @@ def _humanize(code: str) -> str:
 # --- rendering a body into the answer's fields --------------------------------------------------------------
 
 
-def render_fields(*, business: Business, schema: dict, body: dict, definition: dict) -> dict:
-    """The answer's fields for the given body fields (the body is already validated)."""
+def render_fields(
+    *, business: Business, schema: dict, body: dict, definition: dict, id_source: str | None = None
+) -> dict:
+    """The answer's fields for the given body fields (the body is already validated).
+
+    Entries of arrays get ids: derived from `id_source` (a new record's own path, so a seed is repeatable), or
+    random (an update's new lines)."""
     rendered = {}
     for name, value in body.items():
         field = schema["fields"].get(name)
@@ -61,7 +66,8 @@ def render_fields(*, business: Business, schema: dict, body: dict, definition: d
         answer = field.get("answer", name)
         if answer not in definition:
             continue
-        rendered[answer] = _render_value(business, name, field, value, definition[answer])
+        source = f"{id_source}/{name}" if id_source else None
+        rendered[answer] = _render_value(business, name, field, value, definition[answer], source)
     return rendered
 
 
@@ -75,7 +81,7 @@ def _link(business: Business, field: dict, value: str) -> dict:
     return {"id": value, "displayed_as": _humanize(value)}
 
 
-def _render_value(business: Business, name: str, field: dict, value, answer: dict):
+def _render_value(business: Business, name: str, field: dict, value, answer: dict, id_source: str | None):
     if value is None:
         return None
     links = (
@@ -89,13 +95,20 @@ def _render_value(business: Business, name: str, field: dict, value, answer: dic
                 if "definition" in answer.get("items", {})
                 else {}
             )
-            return [_render_entry(business, items, entry, item_definition) for entry in value]
+            return [
+                _render_entry(
+                    business, items, entry, item_definition, f"{id_source}/{index}" if id_source else None
+                )
+                for index, entry in enumerate(value)
+            ]
         if name.endswith("_ids") and links:
             return [_link(business, field, item) for item in value]
         return value
     if field["type"] == "object" and "properties" in field:
         nested = catalogue.definition(answer["definition"]) if "definition" in answer else {}
-        return render_fields(business=business, schema=field["properties"], body=value, definition=nested)
+        return render_fields(
+            business=business, schema=field["properties"], body=value, definition=nested, id_source=id_source
+        )
     if name.endswith("_id") and links and isinstance(value, str):
         return _link(business, field, value)
     if field["type"] == "number":
@@ -103,13 +116,19 @@ def _render_value(business: Business, name: str, field: dict, value, answer: dic
     return value
 
 
-def _render_entry(business: Business, schema: dict, entry: dict, definition: dict) -> dict:
+def _render_entry(
+    business: Business, schema: dict, entry: dict, definition: dict, id_source: str | None
+) -> dict:
     rendered = {
         name: None for name in definition if name not in ("$path", "created_at", "updated_at", "deleted_at")
     }
-    rendered.update(render_fields(business=business, schema=schema, body=entry, definition=definition))
+    rendered.update(
+        render_fields(
+            business=business, schema=schema, body=entry, definition=definition, id_source=id_source
+        )
+    )
     if "id" in definition:
-        rendered["id"] = uuid.uuid4().hex
+        rendered["id"] = uuid.uuid5(uuid.NAMESPACE_URL, id_source).hex if id_source else uuid.uuid4().hex
     if "displayed_as" in definition:
         rendered["displayed_as"] = str(entry.get("description") or entry.get("details") or rendered.get("id"))
     return rendered
@@ -149,6 +168,10 @@ def apply_line_totals(business: Business, data: dict) -> None:
             if key in line:
                 line[key] = format_number(value)
         net_sum, tax_sum = net_sum + net, tax_sum + tax
+    if "total_quantity" in data:
+        data["total_quantity"] = format_number(
+            sum((to_decimal(line.get("quantity") or "1") for line in data[lines_field]), ZERO)
+        )
     for key, value in (
         ("net_amount", net_sum),
         ("tax_amount", tax_sum),
@@ -183,44 +206,55 @@ def record_key(*, resource: str, body: dict) -> str:
     return uuid.uuid4().hex
 
 
-def create_record(
-    *,
-    business: Business,
-    resource: str,
-    body: dict,
-    key: str | None = None,
-    moment: dt.datetime | None = None,
+def build_record(
+    *, business: Business, resource: str, body: dict, key: str, moment: dt.datetime, number: int
 ) -> GenericRecord:
-    """A new record from a validated create body (the object inside the wrapper)."""
+    """An unsaved record from a validated create body; `number` is its place among the resource's records."""
     spec = catalogue.resource(resource)
     definition = catalogue.definition(spec["definition"])
-    moment = moment or now()
-    with transaction.atomic():
-        number = GenericRecord.objects.filter(business=business, resource=resource).count() + 1
-        data = blank_data(resource)
-        data.update(render_fields(business=business, schema=spec["create"], body=body, definition=definition))
-        if "editable" in data:
-            data["editable"] = "update" in spec
-        if "deletable" in data:
-            data["deletable"] = "delete_status" in spec
-        if "status" in data and data["status"] is None and "outstanding_amount" in data:
-            data["status"] = dict(OPEN_STATUS)
-        for field in NUMBER_FIELDS:
-            if field in data and not data[field]:
-                data[field] = f"{_prefix(resource)}{number}"
-        apply_line_totals(business, data)
-        key = key or record_key(resource=resource, body=body)
-        # A key used again after a delete (an exchange rate's currency): the tombstone gives way.
-        GenericRecord.objects.filter(business=business, resource=resource, key=key).delete()
-        return GenericRecord.objects.create(
+    data = blank_data(resource)
+    data.update(
+        render_fields(
             business=business,
-            resource=resource,
-            key=key,
-            displayed_as=_displayed_as(resource, body, data, number),
-            data=data,
-            created_at=moment,
-            updated_at=moment,
+            schema=spec["create"],
+            body=body,
+            definition=definition,
+            id_source=f"{business.id}/{resource}/{key}",
         )
+    )
+    if "editable" in data:
+        data["editable"] = "update" in spec
+    if "deletable" in data:
+        data["deletable"] = "delete_status" in spec
+    if "status" in data and data["status"] is None and "outstanding_amount" in data:
+        data["status"] = dict(OPEN_STATUS)
+    for field in NUMBER_FIELDS:
+        if field in data and not data[field]:
+            data[field] = f"{_prefix(resource)}{number}"
+    apply_line_totals(business, data)
+    return GenericRecord(
+        business=business,
+        resource=resource,
+        key=key,
+        displayed_as=_displayed_as(resource, body, data, number),
+        data=data,
+        created_at=moment,
+        updated_at=moment,
+    )
+
+
+def create_record(*, business: Business, resource: str, body: dict) -> GenericRecord:
+    """A new record from a validated create body (the object inside the wrapper)."""
+    key = record_key(resource=resource, body=body)
+    with transaction.atomic():
+        records = GenericRecord.objects.filter(business=business, resource=resource)
+        # A key used again after a delete (an exchange rate's currency): the tombstone gives way.
+        records.filter(key=key).delete()
+        record = build_record(
+            business=business, resource=resource, body=body, key=key, moment=now(), number=records.count() + 1
+        )
+        record.save(force_insert=True)
+        return record
 
 
 def update_record(*, record: GenericRecord, body: dict) -> GenericRecord:

@@ -184,13 +184,7 @@ def entries(business: Business, resource: str) -> list[tuple[str, str, dict]]:
     ]
 
 
-def ensure_reference_list(*, business: Business, resource: str) -> None:
-    """Seed one read-only list for a business the first time it is needed (idempotent)."""
-    if not catalogue.is_reference_list(resource) or catalogue.resource(resource) is None:
-        return
-    existing = GenericRecord.objects.filter(business=business, resource=resource)
-    if existing.exists():
-        return
+def _rows(business: Business, resource: str) -> list[GenericRecord]:
     from .records import blank_data  # records imports this module for reads
 
     fields = catalogue.definition_fields(resource)
@@ -209,11 +203,28 @@ def ensure_reference_list(*, business: Business, resource: str) -> None:
                 updated_at=SEED_MOMENT,
             )
         )
+    return rows
+
+
+def ensure_reference_list(*, business: Business, resource: str) -> None:
+    """Seed one read-only list for a business the first time it is needed (idempotent)."""
+    if catalogue.resource(resource) is None or not catalogue.is_reference_list(resource):
+        return
+    if GenericRecord.objects.filter(business=business, resource=resource).exists():
+        return
     with transaction.atomic():
-        GenericRecord.objects.bulk_create(rows, ignore_conflicts=True)
+        GenericRecord.objects.bulk_create(_rows(business, resource), ignore_conflicts=True)
 
 
 def seed_reference_lists(*, business: Business) -> None:
-    for resource in catalogue.resource_names():
-        if catalogue.is_generic(resource) and catalogue.is_reference_list(resource):
-            ensure_reference_list(business=business, resource=resource)
+    """Every read-only list of the business at once (the demo seed)."""
+    seeded = set(
+        GenericRecord.objects.filter(business=business).values_list("resource", flat=True).distinct()
+    )
+    rows = [
+        row
+        for resource in catalogue.resource_names()
+        if catalogue.is_generic(resource) and catalogue.is_reference_list(resource) and resource not in seeded
+        for row in _rows(business, resource)
+    ]
+    GenericRecord.objects.bulk_create(rows, ignore_conflicts=True)

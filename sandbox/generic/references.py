@@ -2,6 +2,9 @@
 the generic table. One place answers "does this id exist for this business?" with the link Sage nests in the
 answer (`{"id", "displayed_as", "$path"}`)."""
 
+import contextlib
+import contextvars
+
 from sandbox.models import (
     BankAccount,
     Business,
@@ -37,6 +40,42 @@ CODE_LISTS = {
 }
 
 
+# Within `remembered()` (the demo seed), answers found are kept: the seed asks for the same ids hundreds of times.
+_memory: contextvars.ContextVar[dict | None] = contextvars.ContextVar(
+    "sandbox_reference_memory", default=None
+)
+
+
+@contextlib.contextmanager
+def remembered():
+    token = _memory.set({})
+    try:
+        yield
+    finally:
+        _memory.reset(token)
+
+
+def remember_record(record: GenericRecord) -> None:
+    """Within `remembered()`: a record built but not saved yet counts as there (the seed saves in one go)."""
+    memory = _memory.get()
+    if memory is not None:
+        memory.setdefault(("first", record.business_id, record.resource, None), record.key)
+        memory[("link", record.business_id, record.resource, record.key)] = record.as_link()
+
+
+def _remember(kind: str, business: Business, collection: str, key: str | None, find):
+    memory = _memory.get()
+    if memory is None:
+        return find()
+    slot = (kind, business.id, collection, key)
+    if slot not in memory:
+        found = find()
+        if found is None:  # not there yet; it may be created later in the same run
+            return None
+        memory[slot] = found
+    return memory[slot]
+
+
 def _code_link(collection: str, key: str, name: str) -> dict:
     return {"id": key, "displayed_as": name, "$path": f"/{collection}/{key}"}
 
@@ -48,6 +87,15 @@ def _generic_records(business: Business, collection: str):
 
 def find_link(*, business: Business, collection: str, key: str) -> dict | None:
     """The link to a live record of `collection` with this id, or None when there is none."""
+    return _remember("link", business, collection, key, lambda: _find_link(business, collection, key))
+
+
+def first_key(*, business: Business, collection: str) -> str | None:
+    """Some live id of `collection` for this business (what a sample body refers to), or None."""
+    return _remember("first", business, collection, None, lambda: _first_key(business, collection))
+
+
+def _find_link(business: Business, collection: str, key: str) -> dict | None:
     if collection in CODE_LISTS:
         names = CODE_LISTS[collection]
         return _code_link(collection, key, names[key]) if key in names else None
@@ -66,8 +114,7 @@ def find_link(*, business: Business, collection: str, key: str) -> dict | None:
     return None
 
 
-def first_key(*, business: Business, collection: str) -> str | None:
-    """Some live id of `collection` for this business (what a sample body refers to), or None."""
+def _first_key(business: Business, collection: str) -> str | None:
     if collection in CODE_LISTS:
         return next(iter(CODE_LISTS[collection]))
     if collection == "tax_rates":

@@ -4,10 +4,10 @@ required record of another generic resource that has none yet is created first."
 
 import uuid
 
-from sandbox.models import Business
+from sandbox.models import Business, GenericRecord
 
 from . import catalogue
-from .references import first_key
+from .references import first_key, remember_record, remembered
 
 SAMPLE_DATE = "2025-01-15"
 SAMPLE_DATETIME = "2025-01-15T09:00:00Z"
@@ -85,3 +85,45 @@ def _sample_value(business: Business, name: str, field: dict, label: str, number
         return SAMPLE_DATETIME
     text = f"{label} {name.replace('_', ' ')}"
     return text[: field["maxLength"]] if "maxLength" in field else text
+
+
+def seed_generic_resources(*, business: Business, per_resource: int, epoch) -> int:
+    """The business's reference lists, and `per_resource` records in each writable generic resource (ids and
+    timestamps derived from the business, so a reseed answers the same). Returns the records added."""
+    from .reference_lists import seed_reference_lists
+
+    seed_reference_lists(business=business)
+    with remembered():
+        return _seed_writable(business, per_resource, epoch)
+
+
+def _seed_writable(business: Business, per_resource: int, epoch) -> int:
+    import datetime as dt
+
+    from .records import build_record
+
+    have = set(GenericRecord.objects.filter(business=business).values_list("resource", "key"))
+    batch = []
+    for offset, resource in enumerate(catalogue.resource_names()):
+        if not (catalogue.is_generic(resource) and catalogue.is_writable(resource)):
+            continue
+        spec = catalogue.resource(resource)
+        for number in range(1, per_resource + 1):
+            try:
+                body = sample_body(business=business, resource=resource, number=number)[spec["wrapper"]]
+            except NoSampleReference:
+                break
+            key = uuid.uuid5(uuid.UUID(business.id), f"{resource}:{number}").hex
+            if "id" not in catalogue.definition_fields(resource):
+                key = body.get("currency_id") or key  # exchange rates: one per currency
+            if (resource, key) in have:
+                continue
+            have.add((resource, key))
+            moment = epoch + dt.timedelta(minutes=offset * per_resource + number)
+            record = build_record(
+                business=business, resource=resource, body=body, key=key, moment=moment, number=number
+            )
+            remember_record(record)
+            batch.append(record)
+    GenericRecord.objects.bulk_create(batch)
+    return len(batch)

@@ -286,3 +286,49 @@ def test_a_deleted_payment_is_listed_by_deleted_since_and_gone_from_the_list(sag
     assert payment["id"] not in {item["id"] for item in live}
     assert [item["id"] for item in deleted] == [payment["id"]]
     assert sage("get", payment["$path"]).status_code == 404
+
+
+# --- update (PUT) ------------------------------------------------------------------------------------
+
+
+def test_put_changes_a_payment_and_its_effects_follow(sage, pay, invoice, bank_account):
+    payment = pay((invoice.id, "120.00")).json()
+    assert invoice_state(sage, invoice) == ("PAID", "0.00")
+
+    response = sage(
+        "put",
+        f"/contact_payments/{payment['id']}",
+        json={
+            "contact_payment": {
+                "reference": "Corrected",
+                "total_amount": "50.00",
+                "allocated_artefacts": [{"artefact_id": invoice.id, "amount": "50.00"}],
+            }
+        },
+    )
+
+    assert response.status_code == 200
+    answer = response.json()
+    assert (answer["id"], answer["reference"], answer["total_amount"]) == (
+        payment["id"],
+        "Corrected",
+        "50.00",
+    )
+    assert answer["payment_method"]["id"] == "CREDIT_DEBIT"  # what was not given stays
+    assert invoice_state(sage, invoice) == ("PART_PAID", "70.00")
+    bank = sage("get", f"/bank_accounts/{bank_account.id}").json()
+    assert bank["balance"] == "50.00"
+
+
+def test_put_that_breaks_a_rule_is_refused_and_changes_nothing(sage, pay, invoice):
+    payment = pay((invoice.id, "60.00")).json()
+
+    response = sage(
+        "put",
+        f"/contact_payments/{payment['id']}",
+        json={"contact_payment": {"allocated_artefacts": [{"artefact_id": invoice.id, "amount": "500.00"}]}},
+    )
+
+    assert "allocated_artefacts[0].amount" in errors_by_source(response)
+    assert invoice_state(sage, invoice) == ("PART_PAID", "60.00")
+    assert sage("get", f"/contact_payments/{payment['id']}").json()["total_amount"] == "60.00"

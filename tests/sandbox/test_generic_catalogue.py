@@ -68,3 +68,14 @@ def test_catalogue_holds_no_prose_from_the_description(description):
     leaked = sorted(sentence for sentence in prose if sentence and len(sentence) > 30 and sentence in text)
 
     assert not leaked, leaked[:5]
+
+
+def test_the_sandbox_docs_say_for_every_resource_how_it_is_served():
+    docs = (Path(settings.BASE_DIR) / "docs" / "sandbox.md").read_text()
+    table = docs[docs.index("#### Resource by resource") :]
+
+    missing = [name for name in catalogue.resource_names() if f"| `/{name}` |" not in table]
+
+    assert not missing
+    for name in catalogue.HAND_WRITTEN:
+        assert f"| `/{name}` |" in table and "hand-written" in table.split(f"| `/{name}` |")[1].split("\n")[0]
