@@ -23,7 +23,17 @@ from .references import find_link
 
 BASE_FIELDS = ("id", "displayed_as", "$path", "created_at", "updated_at", "deleted_at")
 # Body fields a record is named after, in order of preference.
-NAME_FIELDS = ("name", "vendor_reference", "reference", "item_code", "description", "code", "file_name", "title", "service_name")
+NAME_FIELDS = (
+    "name",
+    "vendor_reference",
+    "reference",
+    "item_code",
+    "description",
+    "code",
+    "file_name",
+    "title",
+    "service_name",
+)
 NUMBER_FIELDS = ("invoice_number", "credit_note_number", "quote_number", "estimate_number")
 OPEN_STATUS = {"id": "UNPAID", "displayed_as": "Unpaid", "$path": "/artefact_statuses/UNPAID"}
 
