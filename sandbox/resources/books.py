@@ -71,12 +71,17 @@ def create_ledger_account(*, business, body: dict) -> LedgerAccount:
 
 
 @transaction.atomic
+def _update(record, *, resource: str, body: dict, apply_fields):
+    """An update of a ledger or bank account: checked against the description, then the resource's own rules."""
+    _checked(record.business, resource, "update", body)
+    apply_fields(record.business, record, body)
+    record.touch(now())
+    record.save()
+    return record
+
+
 def update_ledger_account(*, ledger: LedgerAccount, body: dict) -> LedgerAccount:
-    _checked(ledger.business, "ledger_accounts", "update", body)
-    _apply_ledger_fields(ledger.business, ledger, body)
-    ledger.touch(now())
-    ledger.save()
-    return ledger
+    return _update(ledger, resource="ledger_accounts", body=body, apply_fields=_apply_ledger_fields)
 
 
 def _ledger(request, key: str) -> LedgerAccount:
@@ -155,13 +160,8 @@ def create_bank_account(*, business, body: dict) -> BankAccount:
     return account
 
 
-@transaction.atomic
 def update_bank_account(*, account: BankAccount, body: dict) -> BankAccount:
-    _checked(account.business, "bank_accounts", "update", body)
-    _apply_bank_fields(account.business, account, body)
-    account.touch(now())
-    account.save()
-    return account
+    return _update(account, resource="bank_accounts", body=body, apply_fields=_apply_bank_fields)
 
 
 @transaction.atomic
