@@ -243,26 +243,23 @@ SAGE_SANDBOX_REFRESH_TOKEN_SECONDS = env.int("SAGE_SANDBOX_REFRESH_TOKEN_SECONDS
 # Sage-like throttling (requests per 60 s per business); 0 switches it off.
 SAGE_SANDBOX_RATE_LIMIT_PER_MINUTE = env.int("SAGE_SANDBOX_RATE_LIMIT_PER_MINUTE", default=0)
 
-# Sage's own API description (Swagger), kept outside the repository; only tests read it, and they skip when it
-# is absent (a user's fresh clone). Default: ../shared/sage-openapi beside the checkout, or beside the folder
-# holding it (a git worktree kept in a sub-folder, e.g. wt/<name>).
-SAGE_OPENAPI_DIR = env.path(
-    "SAGE_OPENAPI_DIR",
-    default=str(
-        next(
-            (
-                folder / "shared" / "sage-openapi"
-                for folder in (BASE_DIR.parent, BASE_DIR.parent.parent)
-                if (folder / "shared" / "sage-openapi").is_dir()
-            ),
-            BASE_DIR.parent / "shared" / "sage-openapi",
-        )
-    ),
-)
-
 # Tests that need PostgreSQL, Redis, a Celery worker or chromium fail instead of skipping when this is on (CI's
 # second run sets it).
 REQUIRE_SERVICES = env.bool("REQUIRE_SERVICES", default=False)
+# Sage's own API description (Swagger files), read only by the sandbox's conformance tests. It is Sage's text,
+# kept outside the repository: beside the checkout (../shared/sage-openapi), or one level further up for a git
+# worktree kept in a folder of its own. Missing, those tests skip, or fail when REQUIRE_SERVICES is on.
+_SAGE_OPENAPI_CANDIDATES = [
+    folder / "shared" / "sage-openapi" for folder in (BASE_DIR.parent, BASE_DIR.parent.parent)
+]
+SAGE_OPENAPI_DIR = Path(
+    env.str(
+        "SAGE_OPENAPI_DIR",
+        default=str(
+            next((path for path in _SAGE_OPENAPI_CANDIDATES if path.exists()), _SAGE_OPENAPI_CANDIDATES[0])
+        ),
+    )
+)
 
 # --- Sage connections (connections/) ------------------------------------------------------------------
 # Sage's production endpoints; they apply to custom credentials and to development keys from the
