@@ -26,6 +26,7 @@ from .exceptions import (
 from .http_session import oauth_session
 from .models import Connection, ConnectionEvent, EndUser, IntegrationSettings
 from .sage_client import SageClient
+from .signals import connection_established
 
 logger = logging.getLogger(__name__)
 
@@ -194,4 +195,5 @@ def _save_connection(
         connection=connection,
     )
     logger.info("End user %s connected Sage business %s", end_user.pk, connection.business_id)
+    connection_established.send(sender=Connection, end_user=end_user, connection=connection)
     return connection

@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "api",
     "projects",
     "health",
+    "workflows",
 ]
 
 MIDDLEWARE = [
@@ -341,3 +342,25 @@ SAGEINT_PROXY_MAX_BODY_BYTES = env.int("SAGEINT_PROXY_MAX_BODY_BYTES", default=2
 # Request-log rows older than this many days are deleted by the daily beat task api.prune_request_log.
 SAGEINT_REQUEST_LOG_RETENTION_DAYS = env.int("SAGEINT_REQUEST_LOG_RETENTION_DAYS", default=30)
 CELERY_BEAT_SCHEDULE["api.prune_request_log"] = {"task": "api.prune_request_log", "schedule": 24 * 60 * 60}
+
+# --- Workflows (workflows/) ---------------------------------------------------------------------------------
+# A "running" run whose heartbeat (written at every step) is older than this is taken as stalled (its worker
+# died): it is resumed from its unfinished step, or failed "outcome unknown" when that step was a write already
+# on its way. Keep it above the longest step (Sage timeouts times attempts, plus retry waits).
+SAGEINT_WORKFLOW_STALL_SECONDS = env.int("SAGEINT_WORKFLOW_STALL_SECONDS", default=300)
+SAGEINT_WORKFLOW_RECOVERY_INTERVAL_SECONDS = env.int("SAGEINT_WORKFLOW_RECOVERY_INTERVAL_SECONDS", default=60)
+# Finished runs older than this many days are deleted by the daily beat task workflows.prune_runs.
+SAGEINT_WORKFLOW_RUN_RETENTION_DAYS = env.int("SAGEINT_WORKFLOW_RUN_RETENTION_DAYS", default=30)
+# Sage answers larger than this are not kept on the step run (a marker says so).
+SAGEINT_WORKFLOW_MAX_RESPONSE_BYTES = env.int("SAGEINT_WORKFLOW_MAX_RESPONSE_BYTES", default=256 * 1024)
+# First wait of a step's opt-in automatic retries (doubling per attempt).
+SAGEINT_WORKFLOW_RETRY_BACKOFF_SECONDS = env.float("SAGEINT_WORKFLOW_RETRY_BACKOFF_SECONDS", default=2.0)
+# A run held back by "one run at a time per user" is looked at again after this many seconds.
+SAGEINT_WORKFLOW_BUSY_RETRY_SECONDS = env.float("SAGEINT_WORKFLOW_BUSY_RETRY_SECONDS", default=2.0)
+# Celery queue of workflow runs (blank: the default queue), e.g. to give runs their own workers.
+SAGEINT_WORKFLOW_QUEUE = env.str("SAGEINT_WORKFLOW_QUEUE", default="")
+CELERY_BEAT_SCHEDULE["workflows.recover_stalled_runs"] = {
+    "task": "workflows.recover_stalled_runs",
+    "schedule": SAGEINT_WORKFLOW_RECOVERY_INTERVAL_SECONDS,
+}
+CELERY_BEAT_SCHEDULE["workflows.prune_runs"] = {"task": "workflows.prune_runs", "schedule": 24 * 60 * 60}

@@ -3,6 +3,7 @@ from django.core.management import call_command, get_commands
 from django.core.management.base import BaseCommand
 
 from accounts.demo import ensure_demo_accounts
+from workflows.examples import ensure_example_workflow
 
 
 class Command(BaseCommand):
@@ -24,6 +25,7 @@ class Command(BaseCommand):
         # The sandbox is reached by command name only: the product never imports it.
         if not no_sandbox_seed and "sandbox_seed" in get_commands():
             call_command("sandbox_seed", "--if-empty", verbosity=options.get("verbosity", 1))
+        example, example_created = ensure_example_workflow()
         show_passwords = settings.DEBUG or print_credentials
         self.stdout.write(self.style.SUCCESS("Demo accounts:"))
         for account in accounts:
@@ -33,6 +35,8 @@ class Command(BaseCommand):
             if not account.created and show_passwords:
                 password += "  (unless changed since)"
             self.stdout.write(f"  {role:<26} username={account.username:<8} password={password}  [{state}]")
+        state = "created" if example_created else "exists"
+        self.stdout.write(f"Example workflow: “{example.name}” (Admin → Workflows)  [{state}]")
         if announce_url:
             self.stdout.write(
                 self.style.SUCCESS(

@@ -1,0 +1,10 @@
+from django.apps import AppConfig
+
+
+class WorkflowsConfig(AppConfig):
+    default_auto_field = "django.db.models.BigAutoField"
+    name = "workflows"
+    verbose_name = "Workflows"
+
+    def ready(self) -> None:
+        from workflows import triggers  # noqa: F401  (connects the on-connect receiver)
