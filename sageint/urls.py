@@ -12,6 +12,7 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("accounts/", include("allauth.urls")),
     path("admin/", admin.site.urls),
+    path("api/v1/", include("workflows.urls")),
     path("api/v1/", include("api.urls")),
     path("", include("connections.urls")),
 ]

@@ -1,0 +1,108 @@
+"""The workflow API: start a run, read its status, send an app event. Callers are end users (a user token, or
+a logged-in session), with the proxy API's authentication and its one error shape."""
+
+from __future__ import annotations
+
+import functools
+import json
+
+from django.http import JsonResponse
+from django.urls import reverse
+
+from api.auth import authenticate_end_user
+from api.errors import ApiError, error_response
+from api.views import api_endpoint
+from workflows import selectors, triggers
+from workflows.models import Run, Workflow
+from workflows.runs import RunRefused, create_run
+from workflows.variables import MAX_INPUT_BYTES
+
+
+def workflow_endpoint(*methods: str):
+    def decorate(view):
+        @api_endpoint
+        @functools.wraps(view)
+        def wrapper(request, *args, **kwargs):
+            if request.method not in methods:
+                response = error_response(405, "method_not_allowed", f"Use {' or '.join(methods)}.")
+                response["Allow"] = ", ".join(methods)
+                return response
+            end_user = authenticate_end_user(request)
+            try:
+                return view(request, end_user, *args, **kwargs)
+            except RunRefused as refused:
+                raise ApiError(400, "invalid_input", refused.message) from None
+
+        return wrapper
+
+    return decorate
+
+
+def _json_object(request) -> dict:
+    body = request.read(MAX_INPUT_BYTES + 1)
+    if len(body) > MAX_INPUT_BYTES:
+        raise ApiError(413, "body_too_large", f"The request body is larger than {MAX_INPUT_BYTES} bytes.")
+    if not body.strip():
+        return {}
+    try:
+        parsed = json.loads(body)
+    except ValueError:
+        raise ApiError(400, "invalid_json", "The request body is not valid JSON.") from None
+    if not isinstance(parsed, dict):
+        raise ApiError(400, "invalid_json", "The request body must be a JSON object.")
+    return parsed
+
+
+def _run_answer(request, run: Run, status: int = 200) -> JsonResponse:
+    answer = selectors.run_as_json(run)
+    answer["url"] = request.build_absolute_uri(reverse("workflows_api:run", args=[run.pk]))
+    return JsonResponse(answer, status=status)
+
+
+@workflow_endpoint("POST")
+def start_run(request, end_user, workflow_id: int):
+    workflow = Workflow.objects.filter(pk=workflow_id).first()
+    if workflow is None:
+        raise ApiError(404, "unknown_workflow", f"There is no workflow {workflow_id}.")
+    if not workflow.enabled:
+        raise ApiError(409, "workflow_disabled", f"The workflow “{workflow.name}” is disabled.")
+    body = _json_object(request)
+    run = create_run(
+        workflow=workflow, end_user=end_user, trigger=Run.Trigger.API, trigger_input=body.get("input")
+    )
+    return _run_answer(request, run, status=202)
+
+
+@workflow_endpoint("GET")
+def run_status(request, end_user, run_id: int):
+    # Another user's run does not exist, as far as this caller can tell.
+    run = Run.objects.filter(pk=run_id, end_user=end_user).select_related("workflow").first()
+    if run is None:
+        raise ApiError(404, "unknown_run", f"There is no run {run_id} of yours.")
+    return _run_answer(request, run)
+
+
+@workflow_endpoint("POST")
+def send_event(request, end_user):
+    body = _json_object(request)
+    event_name = body.get("event")
+    if not isinstance(event_name, str) or not event_name.strip() or len(event_name) > 100:
+        raise ApiError(
+            400, "invalid_input", "Give the event's name in 'event' (text, at most 100 characters)."
+        )
+    runs = triggers.start_event_runs(end_user=end_user, event_name=event_name, payload=body.get("payload"))
+    return JsonResponse(
+        {
+            "event": event_name,
+            "runs": [
+                {
+                    "id": run.pk,
+                    "workflow": {"id": run.workflow_id, "name": run.workflow.name},
+                    "status": run.status,
+                    "url": request.build_absolute_uri(reverse("workflows_api:run", args=[run.pk])),
+                }
+                for run in runs
+            ],
+        },
+        status=202,
+    )
