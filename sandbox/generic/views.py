@@ -5,6 +5,7 @@ described methods; anything else is Sage's 404 or 405."""
 import base64
 import binascii
 
+from django.db.models import Q
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
 from sandbox.collections import paginate
@@ -12,6 +13,7 @@ from sandbox.models import GenericRecord
 from sandbox.resources.common import (
     SageValidationErrors,
     accounting_endpoint,
+    apply_sort,
     date_param,
     filter_changes,
     method_not_allowed,
@@ -31,7 +33,11 @@ PAGING_PARAMETERS = {
     "updated_or_created_since",
     "deleted_since",
     "search",
+    "sort",
 }
+# Fields `search` looks in, besides `displayed_as` (Sage: "the invoice reference or contact name", "the item code or
+# description", …).
+SEARCHED_FIELDS = ("reference", "vendor_reference", "item_code", "description", "name", "contact_name")
 
 
 @accounting_endpoint
@@ -119,18 +125,43 @@ def _action(request: HttpRequest, record: GenericRecord, action: str) -> HttpRes
 def _list(request: HttpRequest, name: str, spec: dict) -> HttpResponse:
     queryset = filter_changes(request, GenericRecord.objects.filter(business=request.business, resource=name))
     parameters = set(spec["list_parameters"])
+    fields = catalogue.definition(spec["definition"])
     search = request.GET.get("search", "").strip()
     if search and "search" in parameters:
-        queryset = queryset.filter(displayed_as__icontains=search)
+        queryset = queryset.filter(_search(search, fields))
     for parameter in sorted(parameters - PAGING_PARAMETERS):
         value = request.GET.get(parameter, "").strip()
         if not value:
             continue
-        if parameter.endswith("_id"):
-            queryset = queryset.filter(**{f"data__{parameter[: -len('_id')]}__id": value})
-        elif parameter in ("from_date", "to_date"):
+        linked = parameter.removesuffix("_id")
+        if parameter.endswith("_id") and linked in fields:
+            queryset = queryset.filter(**{f"data__{linked}__id": value})
+        elif parameter in ("from_date", "to_date") and "date" in fields:
             day = date_param(request, parameter).isoformat()
             lookup = "gte" if parameter == "from_date" else "lte"
             queryset = queryset.filter(**{f"data__date__{lookup}": day})
-    queryset = queryset.order_by("created_at", "id")
+        elif fields.get(parameter, {}).get("type") == "boolean" and value in ("true", "false"):
+            queryset = queryset.filter(**{f"data__{parameter}": value == "true"})
+    if "sort" in parameters:
+        queryset = apply_sort(request, queryset, allowed=_sorts(fields), default=["created_at", "id"])
+    else:
+        queryset = queryset.order_by("created_at", "id")
     return paginate(request, queryset, path=f"/{name}", serialize=records.answer)
+
+
+def _search(term: str, fields: dict) -> Q:
+    """Sage searches references, codes, names and descriptions (and an artefact's contact name)."""
+    matches = Q(displayed_as__icontains=term)
+    for field in SEARCHED_FIELDS:
+        if fields.get(field, {}).get("type") == "string":
+            matches |= Q(**{f"data__{field}__icontains": term})
+    if "contact" in fields:
+        matches |= Q(data__contact__displayed_as__icontains=term)
+    return matches
+
+
+def _sorts(fields: dict) -> dict[str, str]:
+    """Sage's `sort` attributes for artefacts: created_at, updated_at, date, due_date (those the record has)."""
+    allowed = {"created_at": "created_at", "updated_at": "updated_at"}
+    allowed.update({field: f"data__{field}" for field in ("date", "due_date") if field in fields})
+    return allowed

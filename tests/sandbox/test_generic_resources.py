@@ -157,6 +157,52 @@ def test_lists_page_search_and_filter_by_change_time(sage, product_body):
     assert sage("get", "/products?attributes=item_code").json()["$items"][0]["item_code"] == "ALPHA"
 
 
+def test_search_matches_codes_and_descriptions_and_active_filters(sage, product_body):
+    create(sage, "/products", "product", {**product_body, "item_code": "A-1", "description": "Red Chair"})
+    create(
+        sage,
+        "/products",
+        "product",
+        {**product_body, "item_code": "B-2", "description": "Oak Table", "active": False},
+    )
+
+    assert [item["displayed_as"] for item in sage("get", "/products?search=chair").json()["$items"]] == [
+        "A-1"
+    ]
+    assert [item["displayed_as"] for item in sage("get", "/products?active=false").json()["$items"]] == [
+        "B-2"
+    ]
+
+
+def test_artefacts_sort_by_date_and_search_by_contact_name(sage, books, vendor):
+    line = {
+        "description": "Item",
+        "ledger_account_id": books.sales_ledgers[0].id,
+        "quantity": 1,
+        "unit_price": "1",
+    }
+    for reference, day in (("LATE", "2025-05-01"), ("EARLY", "2025-02-01")):
+        create(
+            sage,
+            "/purchase_invoices",
+            "purchase_invoice",
+            {
+                "contact_id": vendor.id,
+                "date": day,
+                "due_date": day,
+                "reference": reference,
+                "invoice_lines": [line],
+            },
+        )
+
+    by_date = sage("get", "/purchase_invoices?sort=date").json()["$items"]
+    assert [item["displayed_as"] for item in by_date] == ["EARLY", "LATE"]
+    newest_first = sage("get", "/purchase_invoices?sort=date:desc").json()["$items"]
+    assert [item["displayed_as"] for item in newest_first] == ["LATE", "EARLY"]
+    assert sage("get", "/purchase_invoices?search=paper+supp").json()["$total"] == 2
+    assert set(errors_by_source(sage("get", "/purchase_invoices?sort=colour"))) == {"sort"}
+
+
 def test_another_business_never_sees_the_record(sage, product_body, other_business):
     product = create(sage, "/products", "product", product_body)
 
