@@ -8,6 +8,7 @@ from __future__ import annotations
 from django.http import JsonResponse
 
 from connections.exceptions import (
+    BusinessNotAllowed,
     IntegrationDisabled,
     InvalidUserToken,
     NotConnected,
@@ -35,6 +36,7 @@ STATUS_FOR_EXCEPTION: list[tuple[type[Exception], int, str]] = [
     # Switched off by the administrator: unavailable for now, not the caller's fault (a 403 would read as "your
     # token may not do this").
     (IntegrationDisabled, 503, "integration_disabled"),
+    (BusinessNotAllowed, 403, "business_not_allowed"),
     (NotConnected, 404, "not_connected"),
     (ReconnectRequired, 409, "reconnect_required"),
     (UnsafePath, 400, "invalid_path"),

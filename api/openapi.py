@@ -19,6 +19,7 @@ def _operation(method: str) -> dict:
         "parameters": [
             {"$ref": "#/components/parameters/SagePath"},
             {"$ref": "#/components/parameters/Query"},
+            {"$ref": "#/components/parameters/XBusiness"},
         ],
         "responses": {
             "default": {
@@ -38,7 +39,11 @@ def _operation(method: str) -> dict:
             "401": _error(
                 "Missing, malformed, expired or badly signed user token (`unauthenticated`, `invalid_token`)."
             ),
-            "403": _error("A session caller sent a write without a valid CSRF token (`csrf_failed`)."),
+            "403": _error(
+                "X-Business names a business that is not one of the connection's (`business_not_allowed`; "
+                "nothing was sent), or a session caller sent a write without a valid CSRF token "
+                "(`csrf_failed`)."
+            ),
             "404": _error(
                 "This end user has not connected Sage (`not_connected`), or the integration in the URL is not "
                 "`sageaccounting` (`unknown_integration`)."
@@ -312,6 +317,18 @@ def openapi_document(request=None) -> dict:
                     "description": "The Sage path, which may hold slashes: `contacts`, `sales_invoices/{id}`.",
                     "schema": {"type": "string", "pattern": "^[A-Za-z0-9_~.-]+(/[A-Za-z0-9_~.-]+)*/?$"},
                     "example": "contacts",
+                },
+                "XBusiness": {
+                    "name": "X-Business",
+                    "in": "header",
+                    "required": False,
+                    "description": (
+                        "Send this call to another of the Sage businesses the user connected (their ids are "
+                        "in Sage's `/businesses`). Without it, the business chosen on the connect page is used; "
+                        "a business that is not one of the connection's is refused with 403 "
+                        "`business_not_allowed`."
+                    ),
+                    "schema": {"type": "string"},
                 },
                 "Query": {
                     "name": "query",

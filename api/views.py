@@ -116,7 +116,8 @@ def proxy_view(request, integration: str, sage_path: str):
         return response
     end_user = authenticate_end_user(request)
     body = _read_json_body(request) if request.method in METHODS_WITH_BODY else None
-    headers = {"Accept": request.headers["Accept"]} if "Accept" in request.headers else None
+    # Accept (a PDF) and X-Business (another of the user's businesses, checked by the proxy) are the caller's.
+    headers = {name: request.headers[name] for name in ("Accept", "X-Business") if name in request.headers}
     deferred_log: list[Callable[[], None]] = []
     sage_response = proxy.request(
         end_user,
@@ -124,7 +125,7 @@ def proxy_view(request, integration: str, sage_path: str):
         method=request.method,
         params=[(name, value) for name, values in request.GET.lists() for value in values],
         data=body,
-        headers=headers,
+        headers=headers or None,
         source="http",
         defer_log=deferred_log.append,
         # Read along with the end user by the token check (or now, for a session): this request's own row.

@@ -55,6 +55,18 @@ class BusinessNotReachable(SageError):
         self.args = (self.message,)
 
 
+class BusinessNotAllowed(SageintError):
+    """A caller asked (X-Business) for a Sage business that is not one of the connection's; nothing was sent."""
+
+    def __init__(self, business_id: str, *, allowed: list[dict]) -> None:
+        choices = ", ".join(f"{entry.get('id')} ({entry.get('name')})" for entry in allowed) or "none"
+        self.message = (
+            f"X-Business {business_id[:100]!r} is not one of the Sage businesses this user connected. Send one of: "
+            f"{choices}; or no X-Business for the business chosen on the connect page."
+        )
+        super().__init__(self.message)
+
+
 class CalledInsideTransaction(SageintError, RuntimeError):
     """Sage was called inside the caller's `transaction.atomic()`: a programming error, refused every time.
 

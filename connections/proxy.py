@@ -22,7 +22,7 @@ from urllib.parse import parse_qsl
 import requests
 from django.dispatch import Signal
 
-from connections.exceptions import SageintError
+from connections.exceptions import BusinessNotAllowed, SageintError
 from connections.models import Connection
 from connections.sage_client import SageClient
 
@@ -34,9 +34,10 @@ logger = logging.getLogger(__name__)
 call_finished = Signal()
 
 ALLOWED_METHODS = ("GET", "HEAD", "POST", "PUT", "DELETE")
-# Sage answers PDFs when asked with Accept; nothing else a caller sends is Sage's business (Authorization and
-# X-Business are the client's, never the caller's).
+# Sage answers PDFs when asked with Accept; X-Business chooses, for one call, another of the connection's own
+# businesses (checked below). Nothing else a caller sends is Sage's business: Authorization is the client's.
 FORWARDED_REQUEST_HEADERS = ("accept",)
+BUSINESS_HEADER = "x-business"
 MAX_PATH_LENGTH = 1000
 
 _SEGMENT = re.compile(r"[A-Za-z0-9_~-]+(?:\.[A-Za-z0-9_~-]+)*")
@@ -124,6 +125,7 @@ def request(
     data: bytes | None = None,
     headers: Mapping[str, str] | None = None,
     timeout: float | None = None,
+    stream: bool = False,
     source: str = "python",
     defer_log: Callable[[Callable[[], None]], None] | None = None,
     connection: Connection | None = None,
@@ -143,6 +145,10 @@ def request(
 
     `connection` is the end user's Connection row when the caller has just read it (the HTTP API reads it in the
     same query as the end user); by default it is read here. A row that is not the end user's is refused.
+
+    `headers`: only `Accept` and `X-Business` are used. `X-Business` sends this one call to another of the
+    connection's businesses; any business not among them raises BusinessNotAllowed before anything is sent.
+    With `stream=True` the body is read as the caller reads it (`iter_content`); close the response after.
     """
     method = method.upper()
     if method not in ALLOWED_METHODS:
@@ -161,6 +167,7 @@ def request(
         raise ValueError("The connection given is not this end user's.")
     else:
         client = SageClient.for_connection(connection)
+    business_id = chosen_business(client.connection, headers)
     started = time.perf_counter()
     response = None
     failure: Exception | None = None
@@ -173,6 +180,8 @@ def request(
             data=data,
             headers=forwarded or None,
             timeout=timeout,
+            business_id=business_id,
+            stream=stream,
         )
         return response
     except SageintError as exc:
@@ -190,6 +199,23 @@ def request(
             source=source,
             defer_log=defer_log if response is not None else None,
         )
+
+
+def chosen_business(connection: Connection, headers: Mapping[str, str] | None) -> str | None:
+    """The business a caller's X-Business names for this call (None: the connection's own choice).
+
+    A business the Sage user did not connect is refused here, before anything is sent: silently serving the
+    connection's business instead would hand a caller another company's data as if it were the one asked for.
+    """
+    requested = next(
+        (value for name, value in (headers or {}).items() if name.lower() == BUSINESS_HEADER), None
+    )
+    requested = (requested or "").strip()
+    if not requested:
+        return None
+    if connection.business_by_id(requested) is None:
+        raise BusinessNotAllowed(requested, allowed=connection.businesses)
+    return requested
 
 
 def _record(*, end_user, method, path, query, response, failure, duration_ms, source, defer_log) -> None:

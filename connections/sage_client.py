@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from urllib.parse import urljoin, urlsplit
 
 import requests
+from requests.structures import CaseInsensitiveDict
 from urllib3.exceptions import ConnectTimeoutError, MaxRetryError, NewConnectionError, ReadTimeoutError
 
 from . import http_session, retries, tokens
@@ -86,13 +87,25 @@ class SageClient:
         data: bytes | None = None,
         headers: dict | None = None,
         timeout: float | tuple[float, float] | None = None,
+        business_id: str | None = None,
+        stream: bool = False,
     ) -> requests.Response:
+        """`business_id` (one of the connection's businesses, checked by the caller) replaces the connection's
+        chosen business for this call only. With `stream`, the body is read as the caller reads it (close the
+        response when done)."""
         method = method.upper()
         url = self.url_for(path)
-        request = {"params": params, "json": json, "data": data, "timeout": http_session.timeout(timeout)}
+        request = {
+            "params": params,
+            "json": json,
+            "data": data,
+            "timeout": http_session.timeout(timeout),
+            "stream": stream,
+        }
         if self.connection is not None:
             tokens.ensure_outside_transaction()
         access_token = self._current_access_token()
+        headers = {**(headers or {}), **({"X-Business": business_id} if business_id else {})}
         response = self._send_once(method, url, access_token=access_token, extra_headers=headers, **request)
         if response.status_code == 401 and self.connection is not None and not _business_refused(response):
             # Sage answers 401 before acting, so replaying once with a fresh token is safe even for writes.
@@ -179,8 +192,9 @@ class SageClient:
             return self._access_token
         return tokens.access_token_for(self.connection)
 
-    def _headers(self, access_token: str, extra: dict | None) -> dict:
-        headers = {"Accept": "application/json"}
+    def _headers(self, access_token: str, extra: dict | None) -> CaseInsensitiveDict:
+        # Case-insensitive, so a caller's `accept` replaces the default instead of travelling beside it.
+        headers = CaseInsensitiveDict({"Accept": "application/json"})
         if self.connection is not None and self.connection.business_id:
             headers["X-Business"] = self.connection.business_id
         for name, value in (extra or {}).items():

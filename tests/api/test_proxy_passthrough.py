@@ -110,19 +110,20 @@ def test_json_body_reaches_sage_byte_for_byte(client, connected_end_user, bearer
     assert sent.headers["Content-Type"] == "application/json"
 
 
-def test_caller_cannot_choose_the_business_or_the_sage_token(
+def test_caller_cannot_choose_the_sage_token_or_send_other_headers(
     client, connected_end_user, bearer_for, scripted_sage
 ):
     sage = scripted_sage("/contacts", [(200, {"Content-Type": "application/json"}, b"{}")])
 
     client.get(
-        f"{PROXY}/contacts", HTTP_X_BUSINESS="someone-elses-business", **bearer_for(connected_end_user)
+        f"{PROXY}/contacts", HTTP_X_SAGE_DEBUG="1", HTTP_COOKIE="sage=1", **bearer_for(connected_end_user)
     )
 
     sent = sage.requests[0].headers
     assert sent["X-Business"] == connected_end_user.connection.business_id
     assert sent["Authorization"].startswith("Bearer ")
     assert bearer_for(connected_end_user)["HTTP_AUTHORIZATION"] != sent["Authorization"]
+    assert "X-Sage-Debug" not in sent and "Cookie" not in sent
 
 
 def test_in_process_request_returns_sages_answer(connected_end_user):
