@@ -1,20 +1,14 @@
 """GET /user, /businesses, /businesses/lead, /businesses/{id}: Sage's fields and envelope."""
 
-import json
-from pathlib import Path
-
 import pytest
 
 from sandbox.models import Business
-
-SWAGGER = Path(__file__).resolve().parents[3] / "shared" / "sage-openapi" / "swagger.user_businesses.json"
+from tests.sandbox.sage_description import USER_BUSINESSES, load_sage_description
 
 
 @pytest.fixture
 def sage_definitions():
-    if not SWAGGER.exists():
-        pytest.skip(f"Sage's API description is not at {SWAGGER} (only in CI and on developer machines)")
-    return json.loads(SWAGGER.read_text())["definitions"]
+    return load_sage_description(USER_BUSINESSES)["definitions"]
 
 
 def test_user_answers_the_signed_in_sage_user(access_token, api, sam):
