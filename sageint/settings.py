@@ -42,6 +42,8 @@ INSTALLED_APPS = [
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
+    # Before whitenoise: its `runserver` reads chunked request bodies (sageint/request_bodies.py).
+    "sageint",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "allauth",

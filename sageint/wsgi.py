@@ -1,6 +1,11 @@
 import os
 
-from django.core.wsgi import get_wsgi_application
+import django
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "sageint.settings")
-application = get_wsgi_application()
+django.setup(set_prefix=False)
+
+# Django's handler, reading bodies sent without a Content-Length (chunked) too: see sageint/request_bodies.py.
+from sageint.request_bodies import WSGIHandler  # noqa: E402
+
+application = WSGIHandler()
