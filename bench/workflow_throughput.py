@@ -53,6 +53,7 @@ def main() -> int:
 
     from connections import proxy
     from tests.fixtures_sage import connect_end_user_via_link
+    from tests.workflows.worker_process import start_worker
     from workflows.engine import render_request, user_fields
     from workflows.examples import EXAMPLE_INPUT, ensure_example_workflow
     from workflows.models import Run
@@ -114,30 +115,9 @@ def main() -> int:
                         }
                     loop_times.append(time.perf_counter() - started)
 
-                database = settings.DATABASES["default"]
-                environment = {
-                    **os.environ,
-                    "DATABASE_URL": f"postgres://{database['USER']}:{database['PASSWORD']}@{database['HOST']}:"
-                    f"{database['PORT'] or 5432}/{connection.settings_dict['NAME']}",
-                    "SAGE_SANDBOX_URL": f"{base}/sandbox",
-                    "SAGEINT_WORKFLOW_QUEUE": queue,
-                }
                 for index in range(args.workers):
                     workers.append(
-                        subprocess.Popen(
-                            [
-                                sys.executable,
-                                "scripts/test_worker.py",
-                                "-Q",
-                                queue,
-                                "-n",
-                                f"bench{index}-{queue}@%h",
-                            ],
-                            cwd=ROOT,
-                            env=environment,
-                            stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL,
-                        )
+                        start_worker(queue=queue, sandbox_url=f"{base}/sandbox", name=f"bench{index}-{queue}")
                     )
                 # Warm-up run: the worker is up and its connections are open before the clock starts.
                 warm = create_run(

@@ -101,8 +101,6 @@ def _execute(run: Run) -> None:
         if step_run.status == StepRun.Status.RUNNING and step_run.sent_at and step_run.is_write:
             _fail(run, f"{OUTCOME_UNKNOWN}: step {step['key']!r} ({step['method']}) may have reached Sage.")
             return
-        if not runs.beat(run):
-            raise RunTakenOver()
         outcome = _run_step(run, step_run, step, context)
         context["steps"][step["key"]] = step_answer(step_run)
         if not outcome.ok and (outcome.outcome_unknown or step["on_error"] == "stop"):
@@ -184,10 +182,19 @@ def _run_step(run: Run, step_run: StepRun, step: dict, context: dict) -> StepOut
             return _record(
                 step_run, ok=False, response=response, error=failure, attempts=attempt, waited_ms=waited_ms
             )
-        sleep(settings.SAGEINT_WORKFLOW_RETRY_BACKOFF_SECONDS * 2 ** (attempt - 1))
+        sleep(_retry_wait(attempt, response))
         if not runs.beat(run):
             raise RunTakenOver()
     raise AssertionError("unreachable")
+
+
+def _retry_wait(attempt: int, response: requests.Response | None) -> float:
+    """Exponential backoff, or Sage's Retry-After when longer; never so long that the run would look stalled."""
+    wait = settings.SAGEINT_WORKFLOW_RETRY_BACKOFF_SECONDS * 2 ** (attempt - 1)
+    retry_after = response.headers.get("Retry-After", "") if response is not None else ""
+    if retry_after.strip().isdigit():
+        wait = max(wait, float(retry_after))
+    return min(wait, settings.SAGEINT_WORKFLOW_STALL_SECONDS / 2)
 
 
 def _query_value(value: Any) -> Any:
@@ -207,15 +214,16 @@ def _elapsed_ms(started: float) -> int:
 def _mark_sending(run: Run, step_run: StepRun, request: dict) -> None:
     """Commit "about to send" before the request leaves: after a crash it tells a write may have reached Sage.
 
-    The update only applies while this worker still holds the run, so a worker that lost it never sends.
+    It only happens while this worker still holds the run, so a worker that lost it never sends.
     """
     now = timezone.now()
     with transaction.atomic():
-        updated = StepRun.objects.filter(
-            pk=step_run.pk, run__status=Run.Status.RUNNING, run__claim_token=run.claim_token
-        ).update(status=StepRun.Status.RUNNING, request=request, sent_at=now, started_at=step_run.started_at)
-    if not updated:
-        raise RunTakenOver()
+        # The run's heartbeat and the step's mark in one commit (the claim check rides on the heartbeat).
+        if not runs.beat(run, now=now):
+            raise RunTakenOver()
+        StepRun.objects.filter(pk=step_run.pk).update(
+            status=StepRun.Status.RUNNING, request=request, sent_at=now, started_at=step_run.started_at
+        )
     step_run.status, step_run.request, step_run.sent_at = StepRun.Status.RUNNING, request, now
 
 

@@ -146,11 +146,11 @@ def claim_run(*, run_id: int) -> tuple[Run | None, str]:
     return run, CLAIMED
 
 
-def beat(run: Run) -> bool:
+def beat(run: Run, *, now=None) -> bool:
     """Refresh the run's heartbeat; False when this worker no longer holds the run (recovery took it)."""
     return bool(
         Run.objects.filter(pk=run.pk, status=Run.Status.RUNNING, claim_token=run.claim_token).update(
-            heartbeat_at=timezone.now()
+            heartbeat_at=now or timezone.now()
         )
     )
 

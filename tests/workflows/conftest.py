@@ -6,6 +6,7 @@ from tests.api.conftest import bearer_for, scripted_sage, seeded_sandbox  # noqa
 from workflows import engine
 from workflows.examples import EXAMPLE_INPUT, ensure_example_workflow
 from workflows.models import Run
+from workflows.runs import create_run
 
 
 @pytest.fixture
@@ -31,3 +32,14 @@ def run_now(run: Run) -> Run:
 
 def invoice_input(**changes) -> dict:
     return {**EXAMPLE_INPUT, **changes}
+
+
+def queued_run(workflow, end_user, *, trigger: str = "manual", **input_changes) -> Run:
+    """A run of the example's input, queued but not sent to a worker (the test runs or claims it itself)."""
+    return create_run(
+        workflow=workflow,
+        end_user=end_user,
+        trigger=trigger,
+        trigger_input=invoice_input(**input_changes),
+        enqueue=False,
+    )

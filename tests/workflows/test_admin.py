@@ -6,9 +6,8 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from tests.workflows.conftest import invoice_input, run_now
+from tests.workflows.conftest import invoice_input, queued_run, run_now
 from workflows.models import Run, Workflow
-from workflows.runs import create_run
 
 pytestmark = pytest.mark.django_db
 
@@ -105,15 +104,7 @@ def test_a_valid_builder_save_keeps_the_page_order_and_creates_the_schedule(admi
 def test_the_builder_page_serves_the_variable_menu_data_and_its_script(
     admin_browser, seeded_sandbox, connected_end_user, example_workflow
 ):
-    run_now(
-        create_run(
-            workflow=example_workflow,
-            end_user=connected_end_user,
-            trigger="test",
-            trigger_input=invoice_input(),
-            enqueue=False,
-        )
-    )
+    run_now(queued_run(example_workflow, connected_end_user, trigger="test"))
     page = admin_browser.get(reverse("admin:workflows_workflow_change", args=[example_workflow.pk]))
     assert page.status_code == 200
     html = page.content.decode()
@@ -160,15 +151,7 @@ def test_the_run_page_shows_each_step_and_retry_completes_a_failed_run(
     sandbox_transport.inject(
         "/contact_payments", status=422, body=b'[{"$message": "Closed account"}]', times=1
     )
-    failed = run_now(
-        create_run(
-            workflow=example_workflow,
-            end_user=connected_end_user,
-            trigger="manual",
-            trigger_input=invoice_input(),
-            enqueue=False,
-        )
-    )
+    failed = run_now(queued_run(example_workflow, connected_end_user, trigger="manual"))
     page = admin_browser.get(reverse("admin:workflows_run_change", args=[failed.pk]))
     html = page.content.decode()
     assert page.status_code == 200
@@ -186,7 +169,7 @@ def test_the_run_page_shows_each_step_and_retry_completes_a_failed_run(
 
 
 def test_the_run_history_filters(admin_browser, connected_end_user, example_workflow):
-    create_run(workflow=example_workflow, end_user=connected_end_user, trigger="api", enqueue=False)
+    queued_run(example_workflow, connected_end_user, trigger="api")
     url = reverse("admin:workflows_run_changelist")
     for query in [
         "",
@@ -207,8 +190,8 @@ def test_queued_runs_can_be_cancelled_but_started_ones_are_left_to_finish(
 ):
     from workflows import runs
 
-    queued = create_run(workflow=example_workflow, end_user=connected_end_user, trigger="api", enqueue=False)
-    started = create_run(workflow=example_workflow, end_user=connected_end_user, trigger="api", enqueue=False)
+    queued = queued_run(example_workflow, connected_end_user, trigger="api")
+    started = queued_run(example_workflow, connected_end_user, trigger="api")
     runs.claim_run(run_id=started.pk)
     admin_browser.post(
         reverse("admin:workflows_run_changelist"),

@@ -5,20 +5,17 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from tests.workflows.conftest import invoice_input, run_now
+from tests.workflows.conftest import queued_run, run_now
 from workflows import runs
 from workflows.models import Run, StepRun
 from workflows.recovery import prune_runs, recover_stalled_runs
-from workflows.runs import create_run
 
 pytestmark = pytest.mark.django_db
 
 
 def crashed_at(workflow, end_user, *, step_key: str, settings) -> Run:
     """A run as a killed worker leaves it: claimed, steps before `step_key` done, `step_key` being sent."""
-    run = create_run(
-        workflow=workflow, end_user=end_user, trigger="manual", trigger_input=invoice_input(), enqueue=False
-    )
+    run = queued_run(workflow, end_user)
     run, state = runs.claim_run(run_id=run.pk)
     assert state == runs.CLAIMED
     # Play the steps before the crash for real, then leave `step_key` marked as sending.
@@ -90,13 +87,7 @@ def test_a_run_stalled_while_sending_a_write_fails_as_outcome_unknown(
 
 
 def test_a_fresh_heartbeat_is_not_taken_for_a_crash(connected_end_user, example_workflow):
-    run = create_run(
-        workflow=example_workflow,
-        end_user=connected_end_user,
-        trigger="manual",
-        trigger_input=invoice_input(),
-        enqueue=False,
-    )
+    run = queued_run(example_workflow, connected_end_user)
     runs.claim_run(run_id=run.pk)
     assert recover_stalled_runs() == {"resumed": 0, "failed": 0, "requeued": 0}
 
@@ -104,13 +95,7 @@ def test_a_fresh_heartbeat_is_not_taken_for_a_crash(connected_end_user, example_
 def test_a_worker_that_lost_its_run_to_recovery_sends_nothing_more(
     seeded_sandbox, connected_end_user, example_workflow, sandbox_transport
 ):
-    run = create_run(
-        workflow=example_workflow,
-        end_user=connected_end_user,
-        trigger="manual",
-        trigger_input=invoice_input(),
-        enqueue=False,
-    )
+    run = queued_run(example_workflow, connected_end_user)
     claimed, _ = runs.claim_run(run_id=run.pk)
     before = len(sandbox_transport.calls)
     Run.objects.filter(pk=run.pk).update(claim_token="someone-else")
@@ -124,13 +109,7 @@ def test_a_worker_that_lost_its_run_to_recovery_sends_nothing_more(
 def test_a_queued_run_whose_message_was_lost_is_sent_again(
     connected_end_user, example_workflow, settings, django_capture_on_commit_callbacks
 ):
-    run = create_run(
-        workflow=example_workflow,
-        end_user=connected_end_user,
-        trigger="manual",
-        trigger_input=invoice_input(),
-        enqueue=False,
-    )
+    run = queued_run(example_workflow, connected_end_user)
     Run.objects.filter(pk=run.pk).update(created_at=timezone.now() - timedelta(hours=1))
     with django_capture_on_commit_callbacks() as queued:
         assert recover_stalled_runs()["requeued"] == 1
@@ -142,20 +121,8 @@ def test_a_queued_run_whose_message_was_lost_is_sent_again(
 def test_one_run_at_a_time_holds_back_a_second_run_of_the_same_user(connected_end_user, example_workflow):
     example_workflow.one_run_at_a_time = True
     example_workflow.save()
-    first = create_run(
-        workflow=example_workflow,
-        end_user=connected_end_user,
-        trigger="manual",
-        trigger_input=invoice_input(),
-        enqueue=False,
-    )
-    second = create_run(
-        workflow=example_workflow,
-        end_user=connected_end_user,
-        trigger="manual",
-        trigger_input=invoice_input(),
-        enqueue=False,
-    )
+    first = queued_run(example_workflow, connected_end_user)
+    second = queued_run(example_workflow, connected_end_user)
     assert runs.claim_run(run_id=first.pk)[1] == runs.CLAIMED
     assert runs.claim_run(run_id=second.pk)[1] == runs.BUSY
     runs.finish_run(Run.objects.get(pk=first.pk), status=Run.Status.SUCCEEDED)
@@ -163,20 +130,8 @@ def test_one_run_at_a_time_holds_back_a_second_run_of_the_same_user(connected_en
 
 
 def test_without_the_option_runs_of_one_user_go_side_by_side(connected_end_user, example_workflow):
-    first = create_run(
-        workflow=example_workflow,
-        end_user=connected_end_user,
-        trigger="manual",
-        trigger_input=invoice_input(),
-        enqueue=False,
-    )
-    second = create_run(
-        workflow=example_workflow,
-        end_user=connected_end_user,
-        trigger="manual",
-        trigger_input=invoice_input(),
-        enqueue=False,
-    )
+    first = queued_run(example_workflow, connected_end_user)
+    second = queued_run(example_workflow, connected_end_user)
     assert runs.claim_run(run_id=first.pk)[1] == runs.CLAIMED
     assert runs.claim_run(run_id=second.pk)[1] == runs.CLAIMED
     assert runs.claim_run(run_id=second.pk)[1] == runs.GONE  # a second delivery of the same task
@@ -186,16 +141,7 @@ def test_old_finished_runs_are_pruned_after_the_retention_period(
     connected_end_user, example_workflow, settings
 ):
     settings.SAGEINT_WORKFLOW_RUN_RETENTION_DAYS = 7
-    old, recent, unfinished = (
-        create_run(
-            workflow=example_workflow,
-            end_user=connected_end_user,
-            trigger="manual",
-            trigger_input=invoice_input(),
-            enqueue=False,
-        )
-        for _ in range(3)
-    )
+    old, recent, unfinished = (queued_run(example_workflow, connected_end_user) for _ in range(3))
     Run.objects.filter(pk=old.pk).update(status="succeeded", finished_at=timezone.now() - timedelta(days=8))
     Run.objects.filter(pk=recent.pk).update(status="failed", finished_at=timezone.now() - timedelta(days=6))
     Run.objects.filter(pk=unfinished.pk).update(created_at=timezone.now() - timedelta(days=30))

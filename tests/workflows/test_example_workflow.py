@@ -8,7 +8,7 @@ import requests
 from django.db import transaction
 
 from connections import proxy
-from tests.workflows.conftest import invoice_input, run_now
+from tests.workflows.conftest import queued_run, run_now
 from workflows.models import Run, Step, StepRun
 from workflows.runs import create_run, retry_from_failed_step
 from workflows.signals import workflow_run_finished
@@ -16,14 +16,7 @@ from workflows.signals import workflow_run_finished
 pytestmark = pytest.mark.django_db
 
 
-def start(workflow, end_user, **input_changes) -> Run:
-    return create_run(
-        workflow=workflow,
-        end_user=end_user,
-        trigger=Run.Trigger.MANUAL,
-        trigger_input=invoice_input(**input_changes),
-        enqueue=False,
-    )
+start = queued_run
 
 
 def sage_errors(message: str) -> bytes:
@@ -201,7 +194,7 @@ def test_a_throttled_write_is_retried_because_sage_did_nothing(
     run = run_now(start(example_workflow, connected_end_user))
     assert run.status == Run.Status.SUCCEEDED, run.error
     assert run.step_runs.get(key="create_invoice").attempts == 2
-    assert len(no_waits) == 1
+    assert no_waits == [30.0]  # Sage's Retry-After, longer than the backoff
 
 
 def test_continue_on_error_moves_on_to_the_next_step(
@@ -220,15 +213,7 @@ def test_a_user_without_a_connection_fails_the_first_step_clearly(example_workfl
     from connections.models import EndUser
 
     stranger = EndUser.objects.create(kind=EndUser.Kind.EXTERNAL, external_id="nobody")
-    run = run_now(
-        create_run(
-            workflow=example_workflow,
-            end_user=stranger,
-            trigger="manual",
-            trigger_input=invoice_input(),
-            enqueue=False,
-        )
-    )
+    run = run_now(queued_run(example_workflow, stranger))
     assert run.status == Run.Status.FAILED
     assert "has not connected Sage Accounting" in run.error
 

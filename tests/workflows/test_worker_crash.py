@@ -5,14 +5,12 @@ own, so the service run's shared worker is never touched."""
 import os
 import signal
 import subprocess
-import sys
 import time
-from pathlib import Path
 
 import pytest
-from django.db import connection
 
 from tests.services import require_service, uses_postgresql, uses_redis_broker
+from tests.workflows import worker_process
 from tests.workflows.conftest import invoice_input
 from workflows.models import Run, StepRun
 from workflows.recovery import recover_stalled_runs
@@ -20,44 +18,22 @@ from workflows.runs import create_run
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
 
-ROOT = Path(__file__).resolve().parents[2]
-
 
 @pytest.fixture
 def crash_world(live_server, settings, seeded_sandbox, connected_end_user, example_workflow):
     require_service(uses_postgresql() and uses_redis_broker(), "PostgreSQL and a Redis broker")
     queue = f"workflows-crash-{os.getpid()}"
     settings.SAGEINT_WORKFLOW_QUEUE = queue
-    database = settings.DATABASES["default"]
-    environment = {
-        **os.environ,
-        # The test database this process uses, so the worker sees the test's rows.
-        "DATABASE_URL": f"postgres://{database['USER']}:{database['PASSWORD']}@{database['HOST']}:{database['PORT'] or 5432}/{connection.settings_dict['NAME']}",
-        "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
-        "SAGE_SANDBOX_URL": f"{live_server.url}/sandbox",
-        "SAGEINT_WORKFLOW_QUEUE": queue,
-        "CONN_MAX_AGE": "0",
-    }
+    sandbox_url = f"{live_server.url}/sandbox"
     workers: list[subprocess.Popen] = []
 
     def start_worker() -> subprocess.Popen:
-        worker = subprocess.Popen(
-            [
-                sys.executable,
-                "scripts/test_worker.py",
-                "-Q",
-                queue,
-                "-n",
-                f"crash{len(workers)}-{os.getpid()}@%h",
-            ],
-            cwd=ROOT,
-            env=environment,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            start_new_session=True,
+        workers.append(
+            worker_process.start_worker(
+                queue=queue, sandbox_url=sandbox_url, name=f"crash{len(workers)}-{os.getpid()}"
+            )
         )
-        workers.append(worker)
-        return worker
+        return workers[-1]
 
     yield start_worker
     for worker in workers:
