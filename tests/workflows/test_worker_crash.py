@@ -58,6 +58,13 @@ def sending(run: Run, key: str) -> bool:
     ).exists()
 
 
+def reached_sage(fault) -> bool:
+    """The sandbox has taken the request (its hang fault is used up): the worker is now waiting for Sage."""
+    from sandbox.models import FaultRule
+
+    return not FaultRule.objects.filter(pk=fault.pk, remaining__gt=0).exists()
+
+
 def invoice_count() -> int:
     from sandbox.models.accounting import SalesInvoice
 
@@ -85,11 +92,12 @@ def test_worker_killed_while_a_write_is_in_flight_fails_the_run_and_sends_nothin
     from sandbox.faults import inject_fault
 
     invoices_before = invoice_count()
-    inject_fault(kind="hang", hang_seconds=3, path_prefix="/sales_invoices")
+    fault = inject_fault(kind="hang", hang_seconds=3, path_prefix="/sales_invoices")
     worker = crash_world()
     run = start_run(example_workflow, connected_end_user)
 
-    wait_for(lambda: sending(run, "create_invoice"), what="the invoice POST to be on its way")
+    wait_for(lambda: sending(run, "create_invoice"), what="the invoice POST to be marked as sending")
+    wait_for(lambda: reached_sage(fault), timeout=20, what="the invoice POST to reach the sandbox")
     kill(worker)
     # Sage (the sandbox) still finishes the request the dead worker sent.
     wait_for(
@@ -115,11 +123,12 @@ def test_worker_killed_during_a_read_is_resumed_from_that_step_by_another_worker
     from sandbox.faults import inject_fault
 
     invoices_before = invoice_count()
-    inject_fault(kind="hang", hang_seconds=3, path_prefix="/bank_accounts")
+    fault = inject_fault(kind="hang", hang_seconds=3, path_prefix="/bank_accounts")
     worker = crash_world()
     run = start_run(example_workflow, connected_end_user)
 
-    wait_for(lambda: sending(run, "bank_account"), what="the bank account lookup to be on its way")
+    wait_for(lambda: sending(run, "bank_account"), what="the bank account lookup to be marked as sending")
+    wait_for(lambda: reached_sage(fault), timeout=20, what="the bank account lookup to reach the sandbox")
     kill(worker)
     assert recover(settings)["resumed"] == 1
     crash_world()
