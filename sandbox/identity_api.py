@@ -28,7 +28,6 @@ def serialize_user(user: SandboxUser) -> dict:
     return {
         "id": user.id,
         "displayed_as": user.displayed_as,
-        "$path": "/user",
         "created_at": sage_datetime(user.created_at),
         "updated_at": sage_datetime(user.updated_at),
         "first_name": user.first_name,

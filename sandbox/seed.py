@@ -36,6 +36,7 @@ from sandbox.models import (
     SandboxUser,
     TaxRate,
 )
+from sandbox.resources.contacts import REFERENCE_LIMIT as CONTACT_REFERENCE_LIMIT
 from sandbox.seed_identities import ensure_identities, fixed_id
 
 SEED_EPOCH = dt.datetime(2025, 1, 6, 9, 0, tzinfo=dt.UTC)
@@ -328,6 +329,14 @@ def _company_name(rng: random.Random) -> str:
     return f"{rng.choice(NAME_FIRST)} {rng.choice(NAME_SECOND)} {rng.choice(NAME_SUFFIX)}"
 
 
+def seed_reference(tag: str, index: int) -> str:
+    """DEMO00042: the tag and a number, within Sage's 10 characters for Contact.reference."""
+    reference = f"{tag.upper()}{index:05d}"
+    if len(reference) > CONTACT_REFERENCE_LIMIT:
+        raise ValueError(f"{index} contacts do not fit a {CONTACT_REFERENCE_LIMIT}-character {tag} reference")
+    return reference
+
+
 def _make_contact(
     business: Business,
     rng: random.Random,
@@ -338,7 +347,7 @@ def _make_contact(
     demo: DemoContact | None = None,
 ) -> Contact:
     name = demo.name if demo else _company_name(rng)
-    reference = demo.reference if demo else f"{tag.upper()}{index:05d}"
+    reference = demo.reference if demo else seed_reference(tag, index)
     email = demo.email if demo else f"{tag}{index:05d}@{name.split()[0].lower()}.example.com"
     person = rng.choice(PEOPLE)
     is_vendor = demo is None and index % 10 == 9

@@ -169,7 +169,7 @@ class Contact(BusinessRecord):
     main_address = models.JSONField(default=dict, blank=True)
     main_contact_person = models.JSONField(default=dict, blank=True)
     notes = models.TextField(blank=True)
-    tax_number = models.CharField(max_length=50, blank=True)
+    tax_number = models.CharField(max_length=255, blank=True)
     locale = models.CharField(max_length=10, default="en")
     currency_code = models.CharField(max_length=3, default="GBP")
     credit_limit = models.DecimalField(**MONEY)

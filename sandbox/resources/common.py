@@ -14,6 +14,7 @@ from sandbox.amounts import InvalidAmount, format_amount, to_decimal
 from sandbox.api import SageApiError, read_json_body, sage_datetime, sage_endpoint
 from sandbox.api import method_not_allowed as api_method_not_allowed
 from sandbox.models.accounting import sage_link
+from sandbox.validation import FieldLimits, too_long_errors
 
 NOT_FOUND_MESSAGE = "Couldn't find record."
 
@@ -61,6 +62,10 @@ class Validator:
         if parsed is None:
             self.error(source or field, f"{field} is not a valid date (YYYY-MM-DD)")
         return parsed
+
+    def max_lengths(self, body: dict, limits: FieldLimits) -> None:
+        """Sage's maxLengths (sandbox/validation.py): one error per string that is too long."""
+        self.errors += too_long_errors(body, limits)
 
     def raise_if_any(self) -> None:
         if self.errors:

@@ -28,6 +28,10 @@ from .common import (
 )
 from .reference_data import PAYMENT_METHODS
 
+# Sage's maxLengths for the fields of a payment body (definitions.ContactPayment); the fidelity tests hold this
+# table to the description.
+PAYMENT_LIMITS = {"reference": 25}
+
 SORTS = {"created_at": "created_at", "updated_at": "updated_at", "date": "date"}
 # Money in: allocations go against sales invoices. The other types are accepted without allocations, since
 # the sandbox keeps no purchase invoices or credit notes to allocate them to.
@@ -63,7 +67,7 @@ def serialize_payment(payment: ContactPayment) -> dict:
         "tax_amount": money(ZERO),
         "total_amount": money(payment.total_amount),
         "currency": currency_link(payment.currency_code),
-        "exchange_rate": "1.0",
+        "exchange_rate": money(Decimal(1)),
         "reference": payment.reference,
         "allocated_artefacts": [
             {
@@ -156,6 +160,7 @@ def _read_allocations(business, raw, contact, validator: Validator) -> list[tupl
 def create_payment(*, business, body: dict, payment: ContactPayment | None = None) -> ContactPayment:
     """A new payment from `body`, or (`payment` given, its allocations already given back) that one rewritten."""
     validator = Validator()
+    validator.max_lengths(body, PAYMENT_LIMITS)
     for field in ("transaction_type_id", "contact_id", "bank_account_id", "date", "total_amount"):
         validator.require(body, field)
     transaction_type = body.get("transaction_type_id")

@@ -31,6 +31,42 @@ ADDRESS_FIELDS = ("address_line_1", "address_line_2", "city", "postal_code", "re
 PERSON_FIELDS = ("name", "job_title", "telephone", "mobile", "email", "fax")
 SORTS = {"created_at": "created_at", "updated_at": "updated_at", "name": "name", "reference": "reference"}
 
+_ADDRESS_LIMITS = {
+    "address_line_1": 50,
+    "address_line_2": 50,
+    "city": 50,
+    "postal_code": 10,
+    "name": 50,
+    "region": 50,
+}
+# Sage's maxLengths for every field of a contact body (definitions.Contact, which the bodies of POST and PUT
+# /contacts refer to); the fidelity tests hold this table to the description. `email` is not in Sage's body (it
+# lives on the main contact person) but clients send it, and the sandbox reads it: Contact.email's limit.
+CONTACT_LIMITS = {
+    "name": 100,
+    "reference": 10,
+    "tax_number": 255,
+    "notes": 4000,
+    "locale": 10,
+    "credit_terms_and_conditions": 2000,
+    "source_guid": 255,
+    "aux_reference": 4,
+    "registered_number": 25,
+    "auxiliary_account": 25,
+    "email": 100,
+    "main_address": _ADDRESS_LIMITS,
+    "delivery_address": _ADDRESS_LIMITS,
+    "main_contact_person": {
+        "name": 50,
+        "job_title": 50,
+        "telephone": 50,
+        "mobile": 50,
+        "email": 100,
+        "fax": 50,
+    },
+}
+REFERENCE_LIMIT = CONTACT_LIMITS["reference"]
+
 
 # --- representation ----------------------------------------------------------------------------------
 
@@ -87,6 +123,7 @@ def with_transaction_flags(queryset):
 
 def _read_contact_fields(body: dict, validator: Validator, *, creating: bool) -> dict:
     fields: dict = {}
+    validator.max_lengths(body, CONTACT_LIMITS)
     if creating:
         validator.require(body, "name")
         validator.require(body, "contact_type_ids")
@@ -136,18 +173,21 @@ def _read_contact_fields(body: dict, validator: Validator, *, creating: bool) ->
 
 
 def _generated_reference(business, name: str) -> str:
-    stem = re.sub(r"[^A-Z0-9]", "", name.upper())[:8] or "CONTACT"
+    """The name's letters and digits, made unique with a number, within Sage's 10 characters: ACMEWIDGET,
+    ACMEWIDG01, … ACMEWID100 (the stem gives up a character whenever the number needs one more)."""
+    stem = re.sub(r"[^A-Z0-9]", "", name.upper()) or "CONTACT"
     taken = set(
         Contact.objects.alive()
-        .filter(business=business, reference__startswith=stem)
+        .filter(business=business, reference__startswith=stem[:2])
         .values_list("reference", flat=True)
     )
-    if stem not in taken:
-        return stem
-    suffix = 1
-    while f"{stem}{suffix:03d}" in taken:
+    candidate = stem[:REFERENCE_LIMIT]
+    suffix = 0
+    while candidate in taken:
         suffix += 1
-    return f"{stem}{suffix:03d}"
+        number = f"{suffix:02d}"
+        candidate = stem[: REFERENCE_LIMIT - len(number)] + number
+    return candidate
 
 
 def _check_reference_free(

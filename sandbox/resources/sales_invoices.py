@@ -40,6 +40,18 @@ from .common import (
 SORTS = {"created_at": "created_at", "updated_at": "updated_at", "date": "date", "due_date": "due_date"}
 DEFAULT_PAYMENT_DAYS = 30
 SETTABLE_STATUSES = (SalesInvoice.DRAFT, SalesInvoice.UNPAID)
+# Sage's maxLengths for the fields of an invoice body (definitions.SalesInvoice; the invoice lines declare none);
+# the fidelity tests hold this table to the description.
+INVOICE_LIMITS = {
+    "invoice_number_prefix": 6,
+    "contact_name": 255,
+    "contact_reference": 255,
+    "reference": 25,
+    "notes": 2000,
+    "terms_and_conditions": 2000,
+    "delivery_performance_date": 40,
+}
+VOID_REASON_LIMIT = 200  # SalesInvoice.void_reason
 
 
 # --- representation ----------------------------------------------------------------------------------
@@ -123,7 +135,7 @@ def serialize_invoice(invoice: SalesInvoice, *, show_payments_allocations: bool 
         "total_paid": money(paid),
         "outstanding_amount": money(invoice.outstanding_amount),
         "currency": currency_link(invoice.currency_code),
-        "exchange_rate": "1.0",
+        "exchange_rate": money(Decimal(1)),
         "total_quantity": money(invoice.total_quantity),
         "total_discount_amount": money(sum((line.discount_amount for line in lines), ZERO)),
         "status": code_link("artefact_statuses", invoice.status, SalesInvoice.STATUS_NAMES[invoice.status]),
@@ -198,6 +210,7 @@ def _read_lines(business, raw_lines, validator: Validator) -> list[tuple[SalesIn
 
 def _read_header(business, body: dict, validator: Validator, *, creating: bool) -> dict:
     fields: dict = {}
+    validator.max_lengths(body, INVOICE_LIMITS)
     if creating:
         validator.require(body, "contact_id")
         validator.require(body, "date")
@@ -338,6 +351,8 @@ def void_or_delete_invoice(*, invoice: SalesInvoice, void_reason: str) -> SalesI
         validator.error("", "The invoice cannot be voided because payments are allocated to it")
     elif not void_reason.strip():
         validator.error("void_reason", "void_reason is missing")
+    else:
+        validator.max_lengths({"void_reason": void_reason.strip()}, {"void_reason": VOID_REASON_LIMIT})
     validator.raise_if_any()
     invoice.status = SalesInvoice.VOID
     invoice.void_reason = void_reason.strip()

@@ -7,19 +7,27 @@ the sandbox answers must exist in the definition with a compatible type, nested 
 fields of each create must match the description's `required` lists (missing one → 422 naming it).
 """
 
+import json
 import re
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
+from django.conf import settings
 from django.core.management import call_command
 
 from sandbox.identity_api import BUSINESS_FIELDS, USER_FIELDS
 from sandbox.models import ContactPayment, SalesInvoice
+from sandbox.resources.contact_payments import PAYMENT_LIMITS
+from sandbox.resources.contacts import CONTACT_LIMITS
+from sandbox.resources.sales_invoices import INVOICE_LIMITS
 from sandbox.seed import DEMO_CONTACTS
 from tests.sandbox.accounting_world import errors_by_source
 from tests.sandbox.sage_description import FULL, USER_BUSINESSES, load_sage_description
 
 DECIMAL_STRING = re.compile(r"^-?\d+(\.\d+)?$")
+# docs/sandbox.md ("Amounts"): every `number` the sandbox answers is a decimal string with two places.
+TWO_PLACES = re.compile(r"^-?\d+\.\d{2}$")
 
 # Collection path → Sage definition of its items.
 RESOURCES = {
@@ -150,11 +158,17 @@ def check_value(spec: dict, value, schema: dict, where: str, problems: list[str]
     elif kind == "string":
         if not isinstance(value, str):
             problems.append(f"{where}: expected a string, got {value!r}")
+        elif len(value) > schema.get("maxLength", len(value)):
+            problems.append(
+                f"{where}: {len(value)} characters, over Sage's maxLength of {schema['maxLength']}"
+            )
     elif kind == "number":
         # Sage's service writes decimals as strings; a JSON number is also a number.
         is_number = isinstance(value, int | float) and not isinstance(value, bool)
         if not (is_number or (isinstance(value, str) and DECIMAL_STRING.match(value))):
             problems.append(f"{where}: expected a number or decimal string, got {value!r}")
+        elif isinstance(value, str) and not TWO_PLACES.match(value):
+            problems.append(f"{where}: {value!r} is not written with two places, as docs/sandbox.md says")
     elif kind == "integer":
         if not isinstance(value, int) or isinstance(value, bool):
             problems.append(f"{where}: expected an integer, got {value!r}")
@@ -201,8 +215,9 @@ def test_each_resource_is_checked_against_the_definition_sage_declares_for_it(sp
 
 
 def without_paths(value):
-    """`$path` taken out everywhere: Sage's description of /user and /businesses omits it, but every v3.1 answer
-    carries it (the paging guide's items are `id`, `displayed_as`, `$path`), so the sandbox answers it too."""
+    """`$path` taken out everywhere: Sage's description of /businesses omits it, but every v3.1 collection item
+    carries it (the paging guide's items are `id`, `displayed_as`, `$path`), so the sandbox answers it there too.
+    /user is no collection and answers exactly Sage's `User`."""
     if isinstance(value, dict):
         return {key: without_paths(item) for key, item in value.items() if key != "$path"}
     if isinstance(value, list):
@@ -220,7 +235,8 @@ def test_user_and_business_answers_match_sages_definitions(user_spec, sage, worl
     response = sage("get", path.replace("{lead}", lead_id))
 
     assert response.status_code == 200
-    check_record(user_spec, without_paths(response.json()), definition, path)
+    body = response.json() if definition == "User" else without_paths(response.json())
+    check_record(user_spec, body, definition, path)
     assert response["X-Business"] == lead_id
 
 
@@ -405,8 +421,9 @@ def test_the_checker_catches_unknown_fields_and_wrong_types(spec):
         "colour": "blue",
         "total_amount": "twelve",
         "sent": "yes",
-        "contact": {"id": "c", "mood": "happy"},
+        "contact": {"id": "c", "mood": "happy", "reference": "ELEVENCHARS"},
         "invoice_lines": [{"quantity": True}],
+        "exchange_rate": "1.0",
     }
 
     check_value(spec, bad_invoice, {"$ref": "#/definitions/SalesInvoice"}, "invoice", problems)
@@ -417,6 +434,136 @@ def test_the_checker_catches_unknown_fields_and_wrong_types(spec):
             "invoice.total_amount: expected a number or decimal string, got 'twelve'",
             "invoice.sent: expected a boolean, got 'yes'",
             "invoice.contact.mood: not in Sage's definition",
+            "invoice.contact.reference: 11 characters, over Sage's maxLength of 10",
+            "invoice.exchange_rate: '1.0' is not written with two places, as docs/sandbox.md says",
             "invoice.invoice_lines[0].quantity: expected a number or decimal string, got True",
         ]
     )
+
+
+# --- maxLengths: the sandbox's tables, input and generated values -------------------------------------------
+
+
+def body_limits(spec: dict, body_schema: dict, resource_schema: dict) -> dict:
+    """Sage's limits for a create/update body: each string field bound by the maxLength of the same field of the
+    resource (the bodies themselves declare none), nested objects and lists of objects included."""
+    body_schema, resource_schema = resolve(spec, body_schema), resolve(spec, resource_schema)
+    if "items" in body_schema:
+        return body_limits(spec, body_schema["items"], resource_schema.get("items", {}))
+    limits = {}
+    resource_fields = resource_schema.get("properties", {})
+    for field, schema in body_schema.get("properties", {}).items():
+        if field not in resource_fields:
+            continue
+        schema, resource_field = resolve(spec, schema), resolve(spec, resource_fields[field])
+        if "maxLength" in resource_field and schema.get("type", "string") == "string":
+            limits[field] = resource_field["maxLength"]
+        elif "properties" in schema or "items" in schema:
+            nested = body_limits(spec, schema, resource_field)
+            if nested:
+                limits[field] = nested
+    return limits
+
+
+def flattened(limits: dict, prefix: str = "") -> dict[str, int]:
+    flat = {}
+    for field, limit in limits.items():
+        if isinstance(limit, dict):
+            flat.update(flattened(limit, f"{prefix}{field}."))
+        else:
+            flat[f"{prefix}{field}"] = limit
+    return flat
+
+
+# path → (the sandbox's table, bodies of the description, resource definition, wrapper, fields the sandbox also
+# reads though Sage's body has none: checked against the resource definition instead)
+LIMIT_TABLES = {
+    "/contacts": (CONTACT_LIMITS, ("postContacts", "putContacts"), "Contact", "contact", {"email"}),
+    "/sales_invoices": (
+        INVOICE_LIMITS,
+        ("postSalesInvoices", "putSalesInvoices"),
+        "SalesInvoice",
+        "sales_invoice",
+        set(),
+    ),
+    "/contact_payments": (
+        PAYMENT_LIMITS,
+        ("postContactPayments", "putContactPayments"),
+        "ContactPayment",
+        "contact_payment",
+        set(),
+    ),
+}
+
+
+@pytest.mark.parametrize("path", LIMIT_TABLES)
+def test_the_sandboxs_limit_tables_are_exactly_sages(spec, path):
+    table, bodies, resource, wrapper, extras = LIMIT_TABLES[path]
+    resource_fields = spec["definitions"][resource]["properties"]
+
+    for body in bodies:
+        expected = body_limits(
+            spec, spec["definitions"][body]["properties"][wrapper], spec["definitions"][resource]
+        )
+        assert {field: limit for field, limit in table.items() if field not in extras} == expected, body
+    for field in extras:
+        assert table[field] == resolve(spec, resource_fields[field])["maxLength"], field
+
+
+def body_with(body: dict, dotted: str, value: str) -> dict:
+    """`body` with the field at `main_address.postal_code` set to `value` (nested objects created as needed)."""
+    changed = json.loads(json.dumps(body))
+    target = changed
+    *parents, field = dotted.split(".")
+    for parent in parents:
+        target = target.setdefault(parent, {})
+    target[field] = value
+    return changed
+
+
+@pytest.mark.parametrize("path", LIMIT_TABLES)
+def test_every_limit_of_a_create_is_enforced_with_422_naming_the_field(spec, sage, world, path):
+    wrapper, _, body = valid_bodies(world)[path]
+    table = LIMIT_TABLES[path][0]
+
+    for dotted, limit in flattened(table).items():
+        over = sage("post", path, json={wrapper: body_with(body, dotted, "x" * (limit + 1))})
+        at_limit = sage("post", path, json={wrapper: body_with(body, dotted, "y" * limit)})
+
+        errors = errors_by_source(over)
+        assert f"maximum is {limit} characters" in errors[dotted]["$message"], (path, dotted)
+        assert not any(
+            "too long" in error["$message"] for error in at_limit.json() if at_limit.status_code == 422
+        )
+
+
+def test_generated_contact_references_fit_sages_limit(spec, sage, world):
+    name = "Acme Widgets International Holdings"
+    answers = [
+        sage("post", "/contacts", json={"contact": {"name": name, "contact_type_ids": ["CUSTOMER"]}}).json()
+        for _ in range(12)
+    ]
+
+    for answer in answers:
+        check_record(spec, answer, "Contact", f"contact {answer['reference']}")
+    assert len({answer["reference"] for answer in answers}) == 12
+
+
+# --- docs/sandbox.md says what the description says -----------------------------------------------------------
+
+
+def documented_fields(section_heading: str, definition: str) -> set[str]:
+    docs = (Path(settings.BASE_DIR) / "docs" / "sandbox.md").read_text()
+    section = docs.split(section_heading, 1)[1]
+    sentence = section.split(f"Fields of Sage's `definitions.{definition}`:", 1)[1].split(".", 1)[0]
+    return set(re.findall(r"`([$\w]+)`", sentence))
+
+
+def test_the_docs_list_exactly_the_user_fields_sage_describes(user_spec):
+    assert documented_fields("### `GET /user`", "User") == set(user_spec["definitions"]["User"]["properties"])
+
+
+def test_the_docs_list_the_business_fields_sage_describes_and_say_where_they_add_path(user_spec):
+    documented = documented_fields("### `GET /businesses/lead`", "Business")
+
+    assert documented == set(user_spec["definitions"]["Business"]["properties"]) | {"$path"}
