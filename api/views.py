@@ -5,16 +5,18 @@ from __future__ import annotations
 import functools
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
+import requests
 from django.conf import settings
-from django.http import HttpResponse, JsonResponse
+from django.http import HttpResponse, JsonResponse, StreamingHttpResponse
 from django.views.decorators.csrf import csrf_exempt
 
 from api.auth import authenticate_end_user
 from api.errors import ApiError, error_response, response_for_exception
 from api.openapi import openapi_document
 from connections import proxy
+from connections.exceptions import SageUnavailable
 
 logger = logging.getLogger(__name__)
 
@@ -22,6 +24,10 @@ INTEGRATION = "sageaccounting"
 # Headers of Sage's answer a caller needs; the rest (cookies, Sage's infrastructure headers) stay behind.
 PASSED_RESPONSE_HEADERS = ("Retry-After", "Location", "Content-Disposition", "X-Business")
 METHODS_WITH_BODY = ("POST", "PUT", "DELETE")
+# Sage's answers up to this size are read whole and answered with their length; a larger one (a PDF, a big page)
+# is passed on as it arrives, so a worker never holds more than this much of any answer (plus one chunk).
+BUFFERED_ANSWER_BYTES = 1024 * 1024
+ANSWER_CHUNK_BYTES = 64 * 1024
 
 
 def api_endpoint(view):
@@ -72,9 +78,9 @@ def _read_json_body(request) -> bytes | None:
     return body
 
 
-class ProxiedResponse(HttpResponse):
-    """Sage's answer. The WSGI server calls close() once the body is sent: the request-log row is written
-    then, so the caller never waits for it."""
+class _AfterSend:
+    """Sage's answer. The WSGI server calls close() once the body is sent: the connection to Sage goes back to
+    the pool and the request-log row is written then, so the caller never waits for it."""
 
     def __init__(self, *args, after_send: list[Callable[[], None]], **kwargs):
         super().__init__(*args, **kwargs)
@@ -82,19 +88,75 @@ class ProxiedResponse(HttpResponse):
 
     def close(self) -> None:
         try:
-            for callback in self.after_send:
-                callback()
+            _run_all(self.after_send)
         finally:
             super().close()
 
 
-def _sage_answer(sage_response, *, after_send: list[Callable[[], None]]) -> HttpResponse:
-    response = ProxiedResponse(
-        sage_response.content,
-        status=sage_response.status_code,
-        content_type=sage_response.headers.get("Content-Type", "application/octet-stream"),
-        after_send=after_send,
-    )
+class ProxiedResponse(_AfterSend, HttpResponse):
+    pass
+
+
+class StreamedProxiedResponse(_AfterSend, StreamingHttpResponse):
+    pass
+
+
+def _run_all(callbacks: list[Callable[[], None]]) -> None:
+    for callback in callbacks:
+        try:
+            callback()
+        except Exception:
+            logger.exception("Proxy API: a step after sending the answer failed")
+
+
+def _read_up_to(chunks: Iterator[bytes], limit: int) -> tuple[list[bytes], bool]:
+    """The answer's first chunks, just past `limit` bytes, and whether that was all of it."""
+    head: list[bytes] = []
+    size = 0
+    for chunk in chunks:
+        head.append(chunk)
+        size += len(chunk)
+        if size > limit:
+            return head, False
+    return head, True
+
+
+def _passed_on(head: list[bytes], rest: Iterator[bytes], path: str) -> Iterator[bytes]:
+    yield from head
+    try:
+        yield from rest
+    except requests.RequestException:
+        # The status line is already on its way: breaking the connection is the one honest signal left (an
+        # answer cut short must never look complete to the caller).
+        logger.warning("Proxy API: Sage's answer for %s broke off while it was being passed on", path)
+        raise
+
+
+def _sage_answer(sage_response, *, after_send: list[Callable[[], None]], path: str) -> HttpResponse:
+    """Sage's answer as the caller gets it: read whole when small, passed on as it arrives when large."""
+    content_type = sage_response.headers.get("Content-Type", "application/octet-stream")
+    chunks = sage_response.iter_content(ANSWER_CHUNK_BYTES)
+    try:
+        head, complete = _read_up_to(chunks, BUFFERED_ANSWER_BYTES)
+    except requests.RequestException as error:
+        sage_response.close()
+        _run_all(after_send)
+        raise SageUnavailable("Sage's answer broke off before it was complete.") from error
+    if complete:
+        sage_response.close()
+        response = ProxiedResponse(
+            b"".join(head), status=sage_response.status_code, content_type=content_type, after_send=after_send
+        )
+    else:
+        response = StreamedProxiedResponse(
+            _passed_on(head, chunks, path),
+            status=sage_response.status_code,
+            content_type=content_type,
+            after_send=[sage_response.close, *after_send],
+        )
+        # Sage's length holds when requests did not decode the body (it undoes gzip, so then there is none).
+        if "Content-Length" in sage_response.headers and "Content-Encoding" not in sage_response.headers:
+            response["Content-Length"] = sage_response.headers["Content-Length"]
     for name in PASSED_RESPONSE_HEADERS:
         if name in sage_response.headers:
             response[name] = sage_response.headers[name]
@@ -130,8 +192,9 @@ def proxy_view(request, integration: str, sage_path: str):
         defer_log=deferred_log.append,
         # Read along with the end user by the token check (or now, for a session): this request's own row.
         connection=getattr(end_user, "connection", None),
+        stream=True,
     )
-    return _sage_answer(sage_response, after_send=deferred_log)
+    return _sage_answer(sage_response, after_send=deferred_log, path="/" + sage_path)
 
 
 def openapi_view(request):

@@ -149,6 +149,7 @@ def request(
     `headers`: only `Accept` and `X-Business` are used. `X-Business` sends this one call to another of the
     connection's businesses; any business not among them raises BusinessNotAllowed before anything is sent.
     With `stream=True` the body is read as the caller reads it (`iter_content`); close the response after.
+    The HTTP API streams this way, so a large answer (a PDF) is never held whole in memory.
     """
     method = method.upper()
     if method not in ALLOWED_METHODS:

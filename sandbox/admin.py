@@ -5,9 +5,26 @@ import secrets
 
 from django import forms
 from django.contrib import admin, messages
+from django.template.response import TemplateResponse
 from django.utils import timezone
 
 from sandbox.models import Business, BusinessMembership, FaultRule, Grant, SandboxApp, SandboxUser
+
+
+def confirmation_page(modeladmin, request, queryset, *, action: str, title: str, consequence: str):
+    """Django's pattern for a destructive admin action: the first POST shows what will happen; the action runs only
+    when that page is sent back (CSRF-checked, as every admin POST). None once confirmed."""
+    if request.POST.get("confirmed") == "yes":
+        return None
+    context = {
+        **modeladmin.admin_site.each_context(request),
+        "title": title,
+        "consequence": consequence,
+        "queryset": queryset,
+        "action": action,
+        "opts": modeladmin.model._meta,
+    }
+    return TemplateResponse(request, "sandbox/admin_confirm_action.html", context)
 
 
 class SandboxAppAddForm(forms.ModelForm):
@@ -52,8 +69,19 @@ class SandboxAppAdmin(admin.ModelAdmin):
             return
         super().save_model(request, obj, form, change)
 
-    @admin.action(description="Generate a new client secret (shown once)")
+    @admin.action(description="Generate a new client secret (shown once)", permissions=["change"])
     def generate_new_secret(self, request, queryset):
+        page = confirmation_page(
+            self,
+            request,
+            queryset,
+            action="generate_new_secret",
+            title="Generate new client secrets",
+            consequence="The current secret of each app below stops working at once: every integration using it "
+            "fails until it is given the new one.",
+        )
+        if page is not None:
+            return page
         for app in queryset:
             secret = secrets.token_urlsafe(30)
             app.set_client_secret(secret)
@@ -98,8 +126,19 @@ class GrantAdmin(admin.ModelAdmin):
     def has_add_permission(self, request):
         return False
 
-    @admin.action(description="Revoke (ends every token of the grant)")
+    @admin.action(description="Revoke (ends every token of the grant)", permissions=["change"])
     def revoke(self, request, queryset):
+        page = confirmation_page(
+            self,
+            request,
+            queryset,
+            action="revoke",
+            title="Revoke grants",
+            consequence="Every access and refresh token of the grants below stops working at once: the "
+            "connections made with them must be connected again.",
+        )
+        if page is not None:
+            return page
         queryset.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
 
 

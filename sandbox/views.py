@@ -7,9 +7,10 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.management import call_command, get_commands
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.middleware.csrf import CsrfViewMiddleware
 from django.shortcuts import redirect, render
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods
 
 from sandbox import faults as fault_service
 from sandbox import oauth, seed
@@ -57,9 +58,16 @@ def _users_with_their_books() -> list[SandboxUser]:
 
 
 @login_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def reset(request: HttpRequest) -> HttpResponse:
-    if "sandbox_seed" in get_commands():
+    """Staff only, after a confirmation page, with Django's CSRF check (this view is never exempt): a reset ends
+    every connection made against the sandbox, for every user of the site."""
+    can_reset = "sandbox_seed" in get_commands()
+    if not request.user.is_staff:
+        return render(request, "sandbox/reset.html", {"can_reset": can_reset}, status=403)
+    if request.method == "GET" or request.POST.get("confirmed") != "yes":
+        return render(request, "sandbox/reset.html", {"can_reset": can_reset})
+    if can_reset:
         call_command("sandbox_seed", "--reset", verbosity=0)
         messages.success(request, "The sandbox was reset: fresh data, every token and code forgotten.")
     else:
@@ -74,8 +82,14 @@ def reset(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST", "DELETE"])
 def faults(request: HttpRequest) -> HttpResponse:
     """GET lists active faults; POST adds one (kind, count, hang_seconds, path_prefix; form or JSON);
-    DELETE clears all. Staff users, or any registered app's client credentials, may use it."""
-    if not (request.user.is_authenticated and request.user.is_staff):
+    DELETE clears all. For test scripts: any registered app's client credentials, or a staff session sending
+    the CSRF token (X-CSRFToken) with its changes."""
+    if request.user.is_authenticated and request.user.is_staff:
+        # A staff session is a browser: its changes need the CSRF token, so no other site can make them.
+        refused = CsrfViewMiddleware(lambda request: None).process_view(request, None, (), {})
+        if refused is not None:
+            return refused
+    else:
         try:
             client_id, client_secret = client_credentials(request)
             oauth.authenticate_client(client_id=client_id, client_secret=client_secret)

@@ -49,7 +49,7 @@ def test_reset_button_runs_sandbox_seed_reset(admin_client, db):
         mock.patch("sandbox.views.get_commands", return_value=commands),
         mock.patch("sandbox.views.call_command") as called,
     ):
-        response = admin_client.post("/sandbox/reset/")
+        response = admin_client.post("/sandbox/reset/", {"confirmed": "yes"})
 
     assert response.status_code == 302
     called.assert_called_once_with("sandbox_seed", "--reset", verbosity=0)
@@ -58,7 +58,7 @@ def test_reset_button_runs_sandbox_seed_reset(admin_client, db):
 def test_reset_without_seed_command_restores_identities(admin_client, db):
     commands = {name: app for name, app in real_get_commands().items() if name != "sandbox_seed"}
     with mock.patch("sandbox.views.get_commands", return_value=commands):
-        response = admin_client.post("/sandbox/reset/")
+        response = admin_client.post("/sandbox/reset/", {"confirmed": "yes"})
 
     assert response.status_code == 302
     assert SandboxUser.objects.count() == 3

@@ -61,8 +61,8 @@ def test_with_the_sandbox_switched_off_every_sandbox_url_is_404(tmp_path):
 
 @pytest.fixture
 def browser(django_user_model):
-    """A signed-in person's browser with CSRF checks on, as in real life."""
-    person = django_user_model.objects.create_user("tryer", password="pw-for-tests")
+    """A signed-in staff member's browser with CSRF checks on, as in real life."""
+    person = django_user_model.objects.create_user("tryer", password="pw-for-tests", is_staff=True)
     client = Client(enforce_csrf_checks=True)
     client.force_login(person)
     return client
@@ -77,13 +77,15 @@ def test_reset_button_really_resets_over_http_with_csrf_and_says_so(browser, sag
     SandboxApp.objects.create(name="Kept", client_id="kept-app", callback_urls="https://kept.example/cb")
     home = browser.get("/sandbox/")
     csrf_token = home.cookies["csrftoken"].value
-    assert 'action="/sandbox/reset/"' in home.content.decode()
+    assert 'href="/sandbox/reset/"' in home.content.decode()  # to the confirmation page
 
-    without_token = browser.post("/sandbox/reset/")
+    without_token = browser.post("/sandbox/reset/", {"confirmed": "yes"})
     assert without_token.status_code == 403
     assert Contact.objects.filter(name="Stray Ltd").exists()
 
-    response = browser.post("/sandbox/reset/", {"csrfmiddlewaretoken": csrf_token}, follow=True)
+    response = browser.post(
+        "/sandbox/reset/", {"csrfmiddlewaretoken": csrf_token, "confirmed": "yes"}, follow=True
+    )
 
     assert response.redirect_chain == [("/sandbox/", 302)]
     assert "The sandbox was reset" in response.content.decode()
