@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "projects",
     "health",
     "workflows",
+    "records",
 ]
 
 MIDDLEWARE = [
@@ -366,3 +367,31 @@ CELERY_BEAT_SCHEDULE["workflows.recover_stalled_runs"] = {
     "schedule": SAGEINT_WORKFLOW_RECOVERY_INTERVAL_SECONDS,
 }
 CELERY_BEAT_SCHEDULE["workflows.prune_runs"] = {"task": "workflows.prune_runs", "schedule": 24 * 60 * 60}
+# --- Mirrored records and syncs (records/) -----------------------------------------------------------------
+# Beat starts a sync of every active connection this often (incremental once a full sync succeeded).
+RECORDS_SYNC_INTERVAL_SECONDS = env.int("RECORDS_SYNC_INTERVAL_SECONDS", default=15 * 60)
+CELERY_BEAT_SCHEDULE["records.sync_all_connections"] = {
+    "task": "records.sync_all_connections",
+    "schedule": RECORDS_SYNC_INTERVAL_SECONDS,
+}
+# Start a sync right after a user connects (a full one) or switches business.
+RECORDS_SYNC_ON_CONNECT = env.bool("RECORDS_SYNC_ON_CONNECT", default=True)
+# Items per list call (Sage's maximum is 200).
+RECORDS_SYNC_ITEMS_PER_PAGE = env.int("RECORDS_SYNC_ITEMS_PER_PAGE", default=200)
+# Incremental syncs ask for changes since the last successful sync's start less this margin.
+RECORDS_SYNC_OVERLAP_SECONDS = env.int("RECORDS_SYNC_OVERLAP_SECONDS", default=120)
+# The per-connection sync lock lapses after this long without progress (a worker that died).
+RECORDS_SYNC_LEASE_SECONDS = env.int("RECORDS_SYNC_LEASE_SECONDS", default=300)
+# Request budget of syncs per Sage business, shared by every worker: at most N calls per window (0 = off).
+# Sage allows about 100 calls a minute per business; the rest is left to live proxy calls.
+RECORDS_SYNC_BUDGET_REQUESTS = env.int("RECORDS_SYNC_BUDGET_REQUESTS", default=50)
+RECORDS_SYNC_BUDGET_WINDOW_SECONDS = env.float("RECORDS_SYNC_BUDGET_WINDOW_SECONDS", default=60.0)
+# Where the budget is counted: Redis when set (default: the broker when it is Redis), the database otherwise.
+RECORDS_SYNC_BUDGET_REDIS_URL = env.str(
+    "RECORDS_SYNC_BUDGET_REDIS_URL",
+    default=CELERY_BROKER_URL if CELERY_BROKER_URL.startswith("redis") else "",
+)
+# A sync step waits out Sage's 429s (per Retry-After) for at most this long in all before failing.
+RECORDS_SYNC_MAX_THROTTLE_WAIT_SECONDS = env.float("RECORDS_SYNC_MAX_THROTTLE_WAIT_SECONDS", default=600.0)
+# Celery queue of the sync tasks (empty: the default queue), to give syncs their own workers.
+RECORDS_SYNC_QUEUE = env.str("RECORDS_SYNC_QUEUE", default="")

@@ -8,3 +8,6 @@ os.environ.setdefault("STATIC_MANIFEST", "0")  # tests do not run collectstatic
 # Connections: a fixed Fernet key and user-token secret so tests never depend on DEBUG-derived defaults.
 os.environ.setdefault("SAGEINT_ENCRYPTION_KEYS", "dGVzdHMtb25seS1lbmNyeXB0aW9uLWtleS0zMmJ5dGU=")
 os.environ.setdefault("SAGEINT_USER_TOKEN_SECRET", "tests-only-user-token-secret-0123456789abcdef")
+# Connecting starts a background sync (records app): tests that want it turn it on, so no other test's connect
+# sends tasks to a broker or to the service run's worker.
+os.environ.setdefault("RECORDS_SYNC_ON_CONNECT", "0")

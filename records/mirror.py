@@ -1,0 +1,155 @@
+"""Writing Sage items into the mirror: idempotent upserts, deletions, and removing a connection's whole mirror.
+
+Only new or changed items are written (an item is unchanged when Sage sends exactly what is stored), so running a
+sync twice, or an incremental sync whose overlap re-lists a few items, changes nothing and counts nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from connections.models import Connection
+
+from .models import Contact, ContactPayment, PaymentAllocation, SalesInvoice, SalesInvoiceLine
+from .resources import RESOURCES, Resource, common_fields
+
+DELETE_CHUNK = 500
+
+
+@dataclass
+class Written:
+    created: int = 0
+    updated: int = 0
+
+
+def upsert_items(
+    *, connection: Connection, business_id: str, business_name: str, resource: Resource, items: Iterable[dict]
+) -> Written:
+    """Create or update one page of items (and their lines/allocations) in one transaction."""
+    by_id = {str(item["id"]): item for item in items if isinstance(item, dict) and item.get("id")}
+    if not by_id:
+        return Written()
+    try:
+        return _upsert(connection, business_id, business_name, resource, by_id)
+    except IntegrityError:
+        # Another writer (a staff "Refresh from Sage") created one of these rows meanwhile: read again, once.
+        return _upsert(connection, business_id, business_name, resource, by_id)
+
+
+@transaction.atomic
+def _upsert(connection, business_id, business_name, resource: Resource, by_id: dict[str, dict]) -> Written:
+    model = resource.model
+    scope = model.objects.filter(connection=connection, business_id=business_id)
+    existing = {
+        sage_id: (pk, raw)
+        for sage_id, pk, raw in scope.filter(sage_id__in=list(by_id)).values_list("sage_id", "pk", "raw")
+    }
+    now = timezone.now()
+    new_rows, changed_rows = [], []
+    for sage_id, item in by_id.items():
+        known = existing.get(sage_id)
+        if known is not None and known[1] == item:
+            continue
+        row = model(
+            connection=connection,
+            business_id=business_id,
+            business_name=business_name[:255],
+            sage_id=sage_id[:100],
+            raw=item,
+            synced_at=now,
+            **common_fields(item),
+            **resource.fields(item),
+        )
+        if known is None:
+            new_rows.append(row)
+        else:
+            row.pk = known[0]
+            changed_rows.append(row)
+    if new_rows:
+        model.objects.bulk_create(new_rows)
+        if any(row.pk is None for row in new_rows):  # databases that cannot return ids from a bulk insert
+            ids = dict(
+                scope.filter(sage_id__in=[row.sage_id for row in new_rows]).values_list("sage_id", "pk")
+            )
+            for row in new_rows:
+                row.pk = ids[row.sage_id]
+    if changed_rows:
+        update_fields = ["business_name", "raw", "synced_at", *common_fields({}), *resource.typed_field_names]
+        model.objects.bulk_update(changed_rows, update_fields)
+    if resource.children is not None:
+        _replace_children(resource, [*new_rows, *changed_rows], changed_rows)
+    return Written(created=len(new_rows), updated=len(changed_rows))
+
+
+def _replace_children(resource: Resource, rows: list, changed_rows: list) -> None:
+    parent_field = resource.child_parent_field
+    if changed_rows:
+        resource.child_model.objects.filter(
+            **{f"{parent_field}__in": [row.pk for row in changed_rows]}
+        ).delete()
+    children = []
+    for row in rows:
+        for child in resource.children(row.raw):
+            setattr(child, parent_field, row)
+            children.append(child)
+    resource.child_model.objects.bulk_create(children, batch_size=500)
+
+
+def delete_items(
+    *, connection: Connection, business_id: str, resource: Resource, sage_ids: Iterable[str]
+) -> int:
+    """Delete these Sage ids from the mirror (with their lines/allocations); returns how many were there."""
+    ids = list(dict.fromkeys(str(sage_id) for sage_id in sage_ids))
+    deleted = 0
+    for start in range(0, len(ids), DELETE_CHUNK):
+        chunk = ids[start : start + DELETE_CHUNK]
+        with transaction.atomic():
+            records = resource.model.objects.filter(
+                connection=connection, business_id=business_id, sage_id__in=chunk
+            )
+            if resource.child_model is not None:
+                resource.child_model.objects.filter(
+                    **{f"{resource.child_parent_field}__in": records}
+                ).delete()
+            deleted += _delete(records)
+    return deleted
+
+
+def delete_missing(*, connection: Connection, business_id: str, resource: Resource, seen: set[str]) -> int:
+    """After a complete full listing: delete what the mirror holds that Sage no longer lists."""
+    held = resource.model.objects.filter(connection=connection, business_id=business_id).values_list(
+        "sage_id", flat=True
+    )
+    missing = [sage_id for sage_id in held.iterator(chunk_size=2000) if sage_id not in seen]
+    return delete_items(connection=connection, business_id=business_id, resource=resource, sage_ids=missing)
+
+
+def delete_mirror(*, connection_id: int) -> int:
+    """Remove every mirrored record of a connection, all businesses (disconnect). Children first, in bulk."""
+    deleted = 0
+    with transaction.atomic():
+        SalesInvoiceLine.objects.filter(invoice__connection_id=connection_id).delete()
+        PaymentAllocation.objects.filter(payment__connection_id=connection_id).delete()
+        for model in (Contact, SalesInvoice, ContactPayment):
+            deleted += _delete(model.objects.filter(connection_id=connection_id))
+    return deleted
+
+
+def _delete(records) -> int:
+    # Only the ids are loaded for Django's cascade bookkeeping, never the raw JSON of thousands of rows.
+    _, per_model = records.only("pk").delete()
+    return per_model.get(records.model._meta.label, 0)
+
+
+def mirror_counts(*, connection_id: int, business_id: str | None = None) -> dict[str, int]:
+    counts = {}
+    for name, resource in RESOURCES.items():
+        records = resource.model.objects.filter(connection_id=connection_id)
+        if business_id is not None:
+            records = records.filter(business_id=business_id)
+        counts[name] = records.count()
+    return counts
