@@ -8,6 +8,7 @@ from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.html import format_html
 
+from . import services
 from .credentials import CredentialsMode, current_mode, redirect_url, sage_credentials, set_client_secret
 from .models import Connection, ConnectionEvent, EndUser, IntegrationSettings
 
@@ -171,6 +172,15 @@ class ConnectionAdmin(ReadOnlyAdmin):
         "refresh_failures",
         "last_refresh_error",
     ]
+
+    # Deleting a connection here is disconnecting it: revoked at Sage, tokens gone, an event written. Never a
+    # bare row delete (which would leave a live grant at Sage and nothing in the audit trail).
+    def delete_model(self, request, obj: Connection) -> None:
+        services.disconnect(end_user=obj.end_user)
+
+    def delete_queryset(self, request, queryset) -> None:
+        for connection in queryset.select_related("end_user"):
+            self.delete_model(request, connection)
 
 
 @admin.register(ConnectionEvent)
