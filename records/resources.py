@@ -98,19 +98,20 @@ def invoice_fields(item: dict) -> dict:
     }
 
 
-def invoice_lines(item: dict) -> list[SalesInvoiceLine]:
+def invoice_lines(item: dict) -> list[dict]:
+    """The SalesInvoiceLine rows of an invoice, as attribute values."""
     return [
-        SalesInvoiceLine(
-            position=position,
-            sage_id=text(line.get("id"), 100),
-            description=text(line.get("description"), 1000),
-            ledger_account=link_label(line.get("ledger_account")),
-            quantity=to_decimal(line.get("quantity")),
-            unit_price=to_decimal(line.get("unit_price")),
-            net_amount=to_decimal(line.get("net_amount")),
-            tax_amount=to_decimal(line.get("tax_amount")),
-            total_amount=to_decimal(line.get("total_amount")),
-        )
+        {
+            "position": position,
+            "sage_id": text(line.get("id"), 100),
+            "description": text(line.get("description"), 1000),
+            "ledger_account": link_label(line.get("ledger_account")),
+            "quantity": to_decimal(line.get("quantity")),
+            "unit_price": to_decimal(line.get("unit_price")),
+            "net_amount": to_decimal(line.get("net_amount")),
+            "tax_amount": to_decimal(line.get("tax_amount")),
+            "total_amount": to_decimal(line.get("total_amount")),
+        }
         for position, line in enumerate(item.get("invoice_lines") or [])
         if isinstance(line, dict)
     ]
@@ -131,15 +132,16 @@ def payment_fields(item: dict) -> dict:
     }
 
 
-def payment_allocations(item: dict) -> list[PaymentAllocation]:
+def payment_allocations(item: dict) -> list[dict]:
+    """The PaymentAllocation rows of a payment, as attribute values."""
     return [
-        PaymentAllocation(
-            position=position,
-            invoice_sage_id=link_id(allocation.get("artefact"))[:100],
-            invoice_displayed_as=link_label(allocation.get("artefact")),
-            amount=to_decimal(allocation.get("amount")),
-            discount=to_decimal(allocation.get("discount")),
-        )
+        {
+            "position": position,
+            "invoice_sage_id": link_id(allocation.get("artefact"))[:100],
+            "invoice_displayed_as": link_label(allocation.get("artefact")),
+            "amount": to_decimal(allocation.get("amount")),
+            "discount": to_decimal(allocation.get("discount")),
+        }
         for position, allocation in enumerate(item.get("allocated_artefacts") or [])
         if isinstance(allocation, dict)
     ]
@@ -151,8 +153,8 @@ class Resource:
     model: type[MirroredRecord]
     attributes: tuple[str, ...]
     fields: Callable[[dict], dict]
-    # The child rows of an item (invoice lines, payment allocations), written with it.
-    children: Callable[[dict], list] | None = None
+    # The child rows of an item (invoice lines, payment allocations) as attribute values, written with it.
+    children: Callable[[dict], list[dict]] | None = None
     child_model: type | None = None
     child_parent_field: str = ""
 

@@ -21,10 +21,14 @@ from __future__ import annotations
 import logging
 import math
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import timedelta
 from email.utils import parsedate_to_datetime
+from functools import partial
 
 from django.conf import settings
+from django.db import connections as db_connections
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -193,6 +197,18 @@ class _StepSync:
         self.connection = connection
 
     def run(self) -> None:
+        if not settings.RECORDS_SYNC_READ_AHEAD:
+            self.read_ahead = None
+            self._run()
+            return
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="sync-read-ahead") as self.read_ahead:
+            try:
+                self._run()
+            finally:
+                # The thread's own database connection (request log, token refresh) ends with the step.
+                self.read_ahead.submit(db_connections.close_all).result()
+
+    def _run(self) -> None:
         if self.step.kind == Kind.FULL:
             self._full()
         else:
@@ -240,57 +256,56 @@ class _StepSync:
 
     def _pages(self, params: dict, *, listings_after: int = 0):
         """Each page's items of one listing. Progress: pages done so far, and pages to do from `$total`
-        (a listing not asked yet counts as one page)."""
+        (a listing not asked yet counts as one page). With read-ahead, the next page is asked for before this
+        one is handed over to be written, so Sage's answer time and the database writes overlap."""
         done_before = self.step.pages_done
         page = 1
+        pending = self._ask({**params, "items_per_page": self.items_per_page, "page": page})
         while True:
-            envelope = self._get({**params, "items_per_page": self.items_per_page, "page": page})
+            envelope = self._answer(pending)
             total = envelope.get("$total")
             pages = max(1, math.ceil(total / self.items_per_page)) if isinstance(total, int) else page
             self.step.pages_done = done_before + page
             self.step.pages_total = done_before + max(pages, page) + listings_after
             items = envelope.get("$items") or []
+            more = bool(envelope.get("$next")) and page < pages and bool(items)
+            if more:
+                pending = self._ask({**params, "items_per_page": self.items_per_page, "page": page + 1})
             yield items
-            if not envelope.get("$next") or page >= pages or not items:
+            if not more:
                 break
             page += 1
         self.step.pages_total = self.step.pages_done + listings_after
 
-    def _get(self, params: dict) -> dict:
+    def _ask(self, params: dict) -> _Pending:
+        """Renew the lease and take a unit of budget here, then send the call (on the read-ahead thread)."""
+        self._renew_lease()
+        pacing.take(business_id=self.run_row.business_id, before_wait=lambda _seconds: self._renew_lease())
+        call = partial(
+            proxy.request,
+            self.connection.end_user,
+            f"/{self.resource.name}",
+            params=params,
+            connection=self.connection,
+        )
+        if self.read_ahead is not None:
+            return _Pending(params, self.read_ahead.submit(call))
+        answered: Future = Future()
+        try:
+            answered.set_result(call())
+        except Exception as error:
+            answered.set_exception(error)
+        return _Pending(params, answered)
+
+    def _answer(self, pending: _Pending) -> dict:
+        """The envelope of a call; a 429 is waited out and the same page asked again."""
         while True:
-            self._renew_lease()
-            pacing.take(
-                business_id=self.run_row.business_id, before_wait=lambda _seconds: self._renew_lease()
-            )
-            response = proxy.request(
-                self.connection.end_user,
-                f"/{self.resource.name}",
-                params=params,
-                connection=self.connection,
-            )
+            response = pending.future.result()
             self.step.calls += getattr(response, "sageint_attempts", 1) or 1
-            if response.status_code == 429:
-                self._wait_out_throttling(response)
-                continue
-            if response.status_code >= 400:
-                errors = sage_errors(response)
-                if response.status_code == 401 and any(e.get("$source") == "X-Business" for e in errors):
-                    # The token is fine, the business is not reachable any more (see connections.sage_client).
-                    raise BusinessNotReachable(
-                        response.status_code, errors, business_name=self.connection.business_name
-                    )
-                raise SageError(response.status_code, errors)
-            try:
-                envelope = response.json()
-            except ValueError as error:
-                raise SageError(
-                    response.status_code, [{"$message": "Sage answered with a body that is not JSON."}]
-                ) from error
-            if not isinstance(envelope, dict):
-                raise SageError(
-                    response.status_code, [{"$message": "Sage answered a list call without its envelope."}]
-                )
-            return envelope
+            if response.status_code != 429:
+                return _envelope(response, business_name=self.connection.business_name)
+            self._wait_out_throttling(response)
+            pending = self._ask(pending.params)
 
     def _wait_out_throttling(self, response) -> None:
         wait = _retry_after_seconds(response.headers.get("Retry-After"))
@@ -315,15 +330,42 @@ class _StepSync:
             )
 
     def _save_progress(self) -> None:
-        step = self.step
-        SyncStep.objects.filter(pk=step.pk).update(
-            pages_done=step.pages_done,
-            pages_total=step.pages_total,
-            created_count=step.created_count,
-            updated_count=step.updated_count,
-            deleted_count=step.deleted_count,
-            calls=step.calls,
+        SyncStep.objects.filter(pk=self.step.pk).update(**_tallies(self.step))
+
+
+# What a step counts as it goes; summed into its run when the run finishes.
+TALLIES = ("pages_done", "pages_total", "created_count", "updated_count", "deleted_count", "calls")
+
+
+def _tallies(step: SyncStep) -> dict[str, int]:
+    return {name: getattr(step, name) for name in TALLIES}
+
+
+@dataclass
+class _Pending:
+    params: dict
+    future: Future
+
+
+def _envelope(response, *, business_name: str) -> dict:
+    """A list answer's envelope, or the SageError its status means."""
+    if response.status_code >= 400:
+        errors = sage_errors(response)
+        if response.status_code == 401 and any(e.get("$source") == "X-Business" for e in errors):
+            # The token is fine, the business is not reachable any more (see connections.sage_client).
+            raise BusinessNotReachable(response.status_code, errors, business_name=business_name)
+        raise SageError(response.status_code, errors)
+    try:
+        envelope = response.json()
+    except ValueError as error:
+        raise SageError(
+            response.status_code, [{"$message": "Sage answered with a body that is not JSON."}]
+        ) from error
+    if not isinstance(envelope, dict):
+        raise SageError(
+            response.status_code, [{"$message": "Sage answered a list call without its envelope."}]
         )
+    return envelope
 
 
 def _retry_after_seconds(value: str | None) -> float:
@@ -353,12 +395,7 @@ def finish_step(step: SyncStep, *, error: str = "") -> SyncRun:
             status=Status.FAILED if error else Status.SUCCEEDED,
             error=error,
             finished_at=now,
-            pages_done=step.pages_done,
-            pages_total=step.pages_total,
-            created_count=step.created_count,
-            updated_count=step.updated_count,
-            deleted_count=step.deleted_count,
-            calls=step.calls,
+            **_tallies(step),
         )
         if not run.is_finished and not run.steps.exclude(status__in=SyncRun.FINISHED).exists():
             _finish_run(run, now=now)
@@ -374,10 +411,8 @@ def _finish_run(run: SyncRun, *, now, error_if_any: str = "") -> None:
     run.finished_at = now
     run.started_at = run.started_at or now
     run.duration_ms = max(0, round((now - run.started_at).total_seconds() * 1000))
-    for total in ("pages_done", "pages_total", "calls"):
-        setattr(run, total, sum(getattr(step, total) for step in steps))
-    for count in ("created_count", "updated_count", "deleted_count"):
-        setattr(run, count, sum(getattr(step, count) for step in steps))
+    for name in TALLIES:
+        setattr(run, name, sum(getattr(step, name) for step in steps))
     run.save()
     if run.connection_id:
         SyncLease.objects.filter(connection_id=run.connection_id, run=run).update(run=None, expires_at=None)

@@ -378,6 +378,8 @@ CELERY_BEAT_SCHEDULE["records.sync_all_connections"] = {
 RECORDS_SYNC_ON_CONNECT = env.bool("RECORDS_SYNC_ON_CONNECT", default=True)
 # Items per list call (Sage's maximum is 200).
 RECORDS_SYNC_ITEMS_PER_PAGE = env.int("RECORDS_SYNC_ITEMS_PER_PAGE", default=200)
+# Ask Sage for the next page while the current one is written (a second thread per sync step).
+RECORDS_SYNC_READ_AHEAD = env.bool("RECORDS_SYNC_READ_AHEAD", default=True)
 # Incremental syncs ask for changes since the last successful sync's start less this margin.
 RECORDS_SYNC_OVERLAP_SECONDS = env.int("RECORDS_SYNC_OVERLAP_SECONDS", default=120)
 # The per-connection sync lock lapses after this long without progress (a worker that died).

@@ -11,3 +11,6 @@ os.environ.setdefault("SAGEINT_USER_TOKEN_SECRET", "tests-only-user-token-secret
 # Connecting starts a background sync (records app): tests that want it turn it on, so no other test's connect
 # sends tasks to a broker or to the service run's worker.
 os.environ.setdefault("RECORDS_SYNC_ON_CONNECT", "0")
+# Sync read-ahead calls Sage from a second thread, whose database connection cannot see a test's uncommitted rows:
+# on for the transactional tests that check it, off otherwise.
+os.environ.setdefault("RECORDS_SYNC_READ_AHEAD", "0")

@@ -16,6 +16,14 @@ def _no_budget_unless_asked(settings):
     settings.RECORDS_SYNC_BUDGET_REQUESTS = 0
 
 
+@pytest.fixture(autouse=True)
+def _no_tasks_sent(monkeypatch):
+    """Steps are run here by run_sync; nothing is sent to a broker (where the service run's worker would take it)."""
+    sent: list[int] = []
+    monkeypatch.setattr(sync, "_enqueue", sent.extend)
+    return sent
+
+
 @pytest.fixture
 def no_waiting(monkeypatch):
     """Record waits (budget, Retry-After, client retries) instead of sleeping them."""

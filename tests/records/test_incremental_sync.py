@@ -2,7 +2,10 @@
 calls: one listing of changes (updated_or_created_since) and one of deletions (deleted_since) per resource."""
 
 import datetime as dt
+import threading
 from datetime import timedelta
+
+import pytest
 
 from records.models import Contact, ContactPayment, SalesInvoice, SyncRun
 from sandbox import models as sage
@@ -132,3 +135,29 @@ def test_nothing_changed_means_nothing_written(connection):
     assert (run.created_count, run.updated_count, run.deleted_count) == (0, 0, 0)
     assert run.kind == SyncRun.Kind.INCREMENTAL
     assert isinstance(run.finished_at, dt.datetime)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_read_ahead_asks_for_the_next_page_while_one_is_written_and_mirrors_the_same(
+    connection, sandbox_transport, settings
+):
+    # Committed rows, so the read-ahead thread's own database connection sees them.
+    settings.RECORDS_SYNC_READ_AHEAD = True
+    settings.RECORDS_SYNC_ITEMS_PER_PAGE = 40
+    threads_calling = set()
+    original_send = sandbox_transport.send
+
+    def send(request, **kwargs):
+        threads_calling.add(threading.current_thread().name)
+        return original_send(request, **kwargs)
+
+    sandbox_transport.send = send
+    first = run_sync(connection)
+    assert first.status == SyncRun.Status.SUCCEEDED, first.error
+    assert_mirror_equals_sandbox(connection)
+    assert any(name.startswith("sync-read-ahead") for name in threads_calling)
+
+    make_changes_at_sage(sage.Business.objects.get(id=connection.business_id))
+    second = run_sync(connection)
+    assert second.status == SyncRun.Status.SUCCEEDED, second.error
+    assert_mirror_equals_sandbox(connection)

@@ -10,7 +10,9 @@ from django.db import connections as db_connections
 
 from records import sync
 from records.models import Contact, SyncRun
-from tests.connections.test_connect_browser import CHROMIUM_ARGS, chromium
+
+# `page` (chromium through Playwright) uses this module's `live_site`.
+from tests.connections.test_connect_browser import page  # noqa: F401
 from tests.fixtures_sage import connect_end_user_via_link
 
 pytestmark = pytest.mark.browser
@@ -40,23 +42,6 @@ def workers_in_threads(monkeypatch):
 
 
 @pytest.fixture
-def staff_page(live_site, monkeypatch):
-    executable = chromium()
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(executable), headless=True, args=CHROMIUM_ARGS
-        )
-        context = browser.new_context()
-        context.set_default_timeout(20_000)
-        yield context.new_page()
-        context.close()
-        browser.close()
-
-
-@pytest.fixture
 def live_site(live_server, settings):
     from accounts.demo import ensure_demo_accounts
 
@@ -70,9 +55,11 @@ def live_site(live_server, settings):
 
 
 def test_staff_syncs_a_connection_and_browses_its_records(
-    staff_page, live_site, settings, workers_in_threads
+    page,  # noqa: F811  (the imported fixture)
+    live_site,
+    settings,
+    workers_in_threads,
 ):
-    page = staff_page
     connection = connect_end_user_via_link("browser-customer").connection
 
     page.goto(f"{live_site}/admin/login/?next=/admin/connections/connection/{connection.pk}/change/")

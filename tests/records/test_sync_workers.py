@@ -66,6 +66,7 @@ def two_workers(live_server, settings):
         "RECORDS_SYNC_ITEMS_PER_PAGE": str(PAGE),
         "RECORDS_SYNC_BUDGET_REQUESTS": str(BUDGET),
         "RECORDS_SYNC_BUDGET_WINDOW_SECONDS": str(WINDOW),
+        "RECORDS_SYNC_READ_AHEAD": "1",
     }
     settings.SITE_URL = live_server.url
     settings.SAGE_SANDBOX_URL = f"{live_server.url}/sandbox"
