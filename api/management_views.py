@@ -10,6 +10,7 @@ import json
 import logging
 from datetime import UTC
 
+from django.conf import settings
 from django.http import JsonResponse
 from django.utils.dateparse import parse_datetime
 from django.utils.timezone import is_naive, make_aware
@@ -26,6 +27,11 @@ STATES = ("active", "reconnect_required")
 MAX_END_USER_ID_LENGTH = 255
 CONNECT_LINK_SECONDS = (60, 7 * 24 * 3600)  # shortest and longest lifetime a caller may ask for
 DEFAULT_CONNECT_LINK_SECONDS = 3600
+
+
+def longest_connect_link_seconds() -> int:
+    """The longest link a caller may ask for: never longer than a user token may live, or opening it would fail."""
+    return min(CONNECT_LINK_SECONDS[1], settings.SAGEINT_USER_TOKEN_MAX_LIFETIME_SECONDS)
 
 
 def management_endpoint(*methods: str):
@@ -94,7 +100,7 @@ def connect_links(request):
     if not isinstance(name, str) or not isinstance(email, str):
         raise ApiError(400, "invalid_request", "'name' and 'email' must be strings.")
     expires_in = body.get("expires_in", DEFAULT_CONNECT_LINK_SECONDS)
-    shortest, longest = CONNECT_LINK_SECONDS
+    shortest, longest = CONNECT_LINK_SECONDS[0], longest_connect_link_seconds()
     if (
         isinstance(expires_in, bool)
         or not isinstance(expires_in, int)

@@ -13,6 +13,10 @@ from .models import Connection, EndUser
 
 # Clock skew tolerated between the company's servers and ours when checking `exp`.
 _LEEWAY_SECONDS = 30
+# What decoding an untrusted token can raise besides PyJWT's own errors: claims of the wrong type (`nbf` a list:
+# TypeError), numbers int() cannot take (`exp` 1e400 or NaN), JSON nested too deeply, bad base64 or UTF-8.
+_MALFORMED = (jwt.InvalidTokenError, TypeError, ValueError, OverflowError, RecursionError)
+_STRING_HEADERS = ("alg", "typ", "kid", "cty")
 
 
 def end_user_for_user(user) -> EndUser:
@@ -36,7 +40,10 @@ def end_user_from_token(token: str) -> EndUser:
     reads both on every call).
     """
     claims = decode_user_token(token)
-    display_name = str(claims.get("name") or claims.get("email") or "")[:255]
+    shown = [claims.get(name) for name in ("name", "email")]
+    display_name = next((value.strip() for value in shown if isinstance(value, str) and value.strip()), "")[
+        :255
+    ]
     end_user = _get_or_create(
         kind=EndUser.Kind.EXTERNAL,
         external_id=claims["sub"],
@@ -50,7 +57,8 @@ def end_user_from_token(token: str) -> EndUser:
 
 
 def decode_user_token(token: str) -> dict:
-    if not token:
+    """The claims of a valid user token; InvalidUserToken (a 401) for anything else, however malformed."""
+    if not token or not isinstance(token, str):
         raise InvalidUserToken("No user token was given.")
     keys = {}
     if settings.SAGEINT_USER_TOKEN_SECRET:
@@ -60,8 +68,17 @@ def decode_user_token(token: str) -> dict:
     claims = _verified_claims(token, tuple(sorted(keys.items())))
     # Verified once per token and key set (the cache); time passes, so `exp` is checked on every use, as
     # PyJWT checks it.
-    if int(claims["exp"]) <= time.time() - _LEEWAY_SECONDS:
+    expires_at = int(claims["exp"])
+    now = time.time()
+    if expires_at <= now - _LEEWAY_SECONDS:
         raise InvalidUserToken("The user token has expired. Ask for a new connect link.")
+    # A leaked token is only as dangerous as it is long-lived: one valid for years is refused outright.
+    longest = settings.SAGEINT_USER_TOKEN_MAX_LIFETIME_SECONDS
+    if expires_at - now > longest + _LEEWAY_SECONDS:
+        raise InvalidUserToken(
+            f"The user token is valid for longer than {longest} seconds (SAGEINT_USER_TOKEN_MAX_LIFETIME_SECONDS):"
+            " mint it with an earlier 'exp'."
+        )
     return dict(claims)
 
 
@@ -72,9 +89,17 @@ def decode_user_token(token: str) -> dict:
 def _verified_claims(token: str, key_items: tuple[tuple[str, str], ...]) -> dict:
     keys = dict(key_items)
     try:
-        algorithm = jwt.get_unverified_header(token).get("alg")
-    except jwt.InvalidTokenError as error:
+        header = jwt.get_unverified_header(token)
+    except _MALFORMED as error:
         raise InvalidUserToken("The user token is not a valid JWT.") from error
+    # Header parameters of the wrong type (an `alg` that is a list…) are malformed, not a server error, and a
+    # critical extension we do not know must be refused (RFC 7515 §4.1.11): we know none.
+    if (
+        any(name in header and not isinstance(header[name], str) for name in _STRING_HEADERS)
+        or "crit" in header
+    ):
+        raise InvalidUserToken("The user token's header is not valid.")
+    algorithm = header.get("alg")
     # The key is chosen by the algorithm the token claims, and only among the ones configured, so an
     # RS256 public key can never be used as an HMAC secret (algorithm confusion) and `none` never passes.
     if not keys:
@@ -95,12 +120,23 @@ def _verified_claims(token: str, key_items: tuple[tuple[str, str], ...]) -> dict
         raise InvalidUserToken(f"The user token lacks the required claim '{error.claim}'.") from error
     except jwt.InvalidSignatureError as error:
         raise InvalidUserToken("The user token's signature is not valid.") from error
-    except jwt.InvalidTokenError as error:
+    except _MALFORMED as error:
         raise InvalidUserToken("The user token is not valid.") from error
+    if any(
+        name in claims and not isinstance(claims[name], str) for name in ("iss", "jti")
+    ) or not _audience_ok(claims):
+        raise InvalidUserToken("The user token has a registered claim of the wrong type.")
     subject = claims["sub"]
     if not isinstance(subject, str) or not subject.strip() or len(subject) > 255:
         raise InvalidUserToken("The user token's 'sub' must be a non-empty string of at most 255 characters.")
     return claims
+
+
+def _audience_ok(claims: dict) -> bool:
+    audience = claims.get("aud", "")
+    return isinstance(audience, str) or (
+        isinstance(audience, list) and all(isinstance(item, str) for item in audience)
+    )
 
 
 def _get_or_create(*, kind: str, external_id: str, defaults: dict, with_connection: bool = False) -> EndUser:

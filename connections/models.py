@@ -121,6 +121,18 @@ class EndUser(models.Model):
         label = self.display_name or self.external_id
         return f"{label} ({self.get_kind_display()})"
 
+    @property
+    def name(self) -> str:
+        """The name pages show: the display name, else the stable id."""
+        return self.display_name or self.external_id
+
+    @property
+    def owner_label(self) -> str:
+        """Who a connection belongs to, as pages name them: "Ann Example (customer-1234)", or the account name."""
+        if self.kind == self.Kind.EXTERNAL and self.display_name and self.display_name != self.external_id:
+            return f"{self.display_name} ({self.external_id})"
+        return self.name
+
 
 class Connection(models.Model):
     """An end user's link to Sage: tokens (encrypted), the Sage user and the chosen business."""

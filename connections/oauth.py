@@ -49,9 +49,18 @@ def start_authorization(*, request, end_user: EndUser) -> str:
 
 
 def complete_authorization(*, request) -> Connection:
-    """Handle Sage's redirect back: check state, handle a refusal, exchange the code, store the connection."""
+    """Handle Sage's redirect back: check state, handle a refusal, exchange the code, store the connection.
+
+    The state is checked first: anyone can send a browser to this URL with `error` and `reason` of their
+    choosing, so Sage's text is shown only on a redirect this browser's own Connect press started.
+    """
     params = request.GET
     pending = _pop_state(request.session, params.get("state", ""))
+    if pending is None:
+        raise InvalidState(
+            "This sign-in link is invalid, expired or was already used. Start connecting again from the "
+            "connect page."
+        )
     error = params.get("error")
     if error:
         # Sage sends `error=access_denied` when the user declines, and sometimes `error=…&reason=…`.
@@ -59,11 +68,6 @@ def complete_authorization(*, request) -> Connection:
             raise AccessDenied("You declined the connection to Sage Accounting. Nothing was connected.")
         reason = params.get("reason") or params.get("error_description") or error
         raise AccessDenied(f"Sage could not connect your account: {reason[:200]}")
-    if pending is None:
-        raise InvalidState(
-            "This sign-in link is invalid, expired or was already used. Start connecting again from the "
-            "connect page."
-        )
     code = params.get("code")
     if not code:
         raise AuthorizationFailed("Sage did not send an authorization code. Start connecting again.")
@@ -106,11 +110,13 @@ def _remember_state(session, *, state: str, end_user: EndUser) -> None:
 
 
 def _pop_state(session, state: str) -> dict | None:
-    states = dict(session.get(_STATES_SESSION_KEY) or {})
-    pending = states.pop(state, None) if state else None
-    session[_STATES_SESSION_KEY] = states
-    if pending is None:
+    states = session.get(_STATES_SESSION_KEY) or {}
+    if not state or state not in states:
+        # Nothing written: a hit without a matching state (anonymous, forged) must not create a session.
         return None
+    states = dict(states)
+    pending = states.pop(state)
+    session[_STATES_SESSION_KEY] = states
     if time.time() - pending["issued_at"] > settings.SAGE_OAUTH_STATE_SECONDS:
         return None
     return pending

@@ -296,8 +296,18 @@ if not SAGEINT_ENCRYPTION_KEYS:
 # and/or RS256 with the company's public key (PEM); either may be left unset.
 SAGEINT_USER_TOKEN_SECRET = env.str("SAGEINT_USER_TOKEN_SECRET", default="")
 SAGEINT_USER_TOKEN_PUBLIC_KEY = env.str("SAGEINT_USER_TOKEN_PUBLIC_KEY", multiline=True, default="")
+# Longest lifetime (exp minus now) a user token may have; longer-lived tokens are refused. A week: connect links
+# are often e-mailed and opened days later (the management API mints them for up to this long).
+SAGEINT_USER_TOKEN_MAX_LIFETIME_SECONDS = env.int(
+    "SAGEINT_USER_TOKEN_MAX_LIFETIME_SECONDS", default=7 * 24 * 3600
+)
 # How long a browser session opened with a connect link stays bound to that end user.
 SAGEINT_CONNECT_LINK_SESSION_SECONDS = env.int("SAGEINT_CONNECT_LINK_SESSION_SECONDS", default=3600)
+# Connect links and OAuth states live in sessions: expired sessions are deleted daily.
+CELERY_BEAT_SCHEDULE["accounts.prune_expired_sessions"] = {
+    "task": "accounts.prune_expired_sessions",
+    "schedule": 24 * 60 * 60,
+}
 # OAuth `state` lifetime (single use, bound to the browser session).
 SAGE_OAUTH_STATE_SECONDS = env.int("SAGE_OAUTH_STATE_SECONDS", default=600)
 

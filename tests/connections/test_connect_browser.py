@@ -6,7 +6,7 @@ import pytest
 
 from accounts.demo import ensure_demo_accounts
 from connections.models import Connection
-from tests.fixtures_sage import sandbox_user_id
+from tests.fixtures_sage import make_user_token, sandbox_user_id
 from tests.services import require_service
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -95,3 +95,21 @@ def test_demo_user_who_denies_sees_the_declined_page(page, live_site, settings):
     page.wait_for_url("**/connect/sageaccounting/callback/**")
     assert "You declined the connection" in page.inner_text("#connect-error")
     assert not Connection.objects.exists()
+
+
+def test_a_link_asks_a_signed_in_user_before_it_takes_the_page_over(page, live_site, settings):
+    log_in_and_open_connect_page(page, live_site, settings)
+    link = f"{live_site}/connect/sageaccounting/?user_token={make_user_token('attacker-7', name='Mallory')}"
+
+    page.goto(link)
+    page.wait_for_url(f"{live_site}/connect/sageaccounting/link/")
+    assert page.inner_text("#link-owner") == "Mallory (attacker-7)"
+    page.get_by_role("button", name="Cancel", exact=True).click()
+    page.wait_for_url(f"{live_site}/connect/sageaccounting/")
+    assert page.inner_text("#connection-owner") == "demo"
+
+    page.goto(link)
+    page.get_by_role("button", name="Continue for Mallory", exact=True).click()
+    page.wait_for_url(f"{live_site}/connect/sageaccounting/")
+    assert page.inner_text("#connection-owner") == "Mallory (attacker-7)"
+    assert page.get_by_role("button", name="Connect Sage Accounting for Mallory", exact=True).is_visible()
