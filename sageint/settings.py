@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "health",
     "workflows",
     "records",
+    "webhooks",
 ]
 
 MIDDLEWARE = [
@@ -407,3 +408,23 @@ RECORDS_SYNC_BUDGET_REDIS_URL = env.str(
 RECORDS_SYNC_MAX_THROTTLE_WAIT_SECONDS = env.float("RECORDS_SYNC_MAX_THROTTLE_WAIT_SECONDS", default=600.0)
 # Celery queue of the sync tasks (empty: the default queue), to give syncs their own workers.
 RECORDS_SYNC_QUEUE = env.str("RECORDS_SYNC_QUEUE", default="")
+# --- Webhooks (webhooks/) --------------------------------------------------------------------------------
+# Development only: let endpoints on loopback/private/link-local addresses receive webhooks (never in production).
+WEBHOOK_ALLOW_PRIVATE_TARGETS = env.bool("WEBHOOK_ALLOW_PRIVATE_TARGETS", default=DEBUG)
+WEBHOOK_CONNECT_TIMEOUT_SECONDS = env.float("WEBHOOK_CONNECT_TIMEOUT_SECONDS", default=5.0)
+WEBHOOK_READ_TIMEOUT_SECONDS = env.float("WEBHOOK_READ_TIMEOUT_SECONDS", default=10.0)
+# Waits after each failed attempt (seconds): 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h, about 27.6 h in all; then
+# the delivery is marked failed (Resend in the admin starts again).
+WEBHOOK_RETRY_SCHEDULE_SECONDS = env.list(
+    "WEBHOOK_RETRY_SCHEDULE_SECONDS", cast=int, default=[5, 300, 1800, 7200, 18000, 36000, 36000]
+)
+# An endpoint whose attempts have all failed for this long is disabled (with a notice in the admin).
+WEBHOOK_DISABLE_AFTER_SECONDS = env.int("WEBHOOK_DISABLE_AFTER_SECONDS", default=5 * 24 * 3600)
+# How often beat queues due deliveries (retries, and rows written while the broker was down).
+WEBHOOK_DISPATCH_INTERVAL_SECONDS = env.int("WEBHOOK_DISPATCH_INTERVAL_SECONDS", default=15)
+WEBHOOK_RETENTION_DAYS = env.int("WEBHOOK_RETENTION_DAYS", default=30)
+CELERY_BEAT_SCHEDULE["webhooks.dispatch_due"] = {
+    "task": "webhooks.dispatch_due",
+    "schedule": WEBHOOK_DISPATCH_INTERVAL_SECONDS,
+}
+CELERY_BEAT_SCHEDULE["webhooks.prune"] = {"task": "webhooks.prune", "schedule": 24 * 60 * 60}

@@ -14,3 +14,5 @@ os.environ.setdefault("RECORDS_SYNC_ON_CONNECT", "0")
 # Sync read-ahead calls Sage from a second thread, whose database connection cannot see a test's uncommitted rows:
 # on for the transactional tests that check it, off otherwise.
 os.environ.setdefault("RECORDS_SYNC_READ_AHEAD", "0")
+# Webhook tests (and the service run's worker) deliver to receivers on 127.0.0.1; the SSRF tests switch this off.
+os.environ.setdefault("WEBHOOK_ALLOW_PRIVATE_TARGETS", "1")

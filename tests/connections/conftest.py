@@ -58,15 +58,9 @@ def make_connection(db):
 
 
 @pytest.fixture
-def superuser_browser(db):
-    """A test client logged in as a superuser (admin pages)."""
-    from django.contrib.auth import get_user_model
-    from django.test import Client
-
-    user = get_user_model().objects.create(username="boss", is_staff=True, is_superuser=True)
-    browser = Client()
-    browser.force_login(user)
-    return browser
+def superuser_browser(superuser_client):
+    """A test client logged in as a superuser (admin pages); see tests/conftest.py."""
+    return superuser_client
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ import hashlib
 from datetime import timedelta
 
 import pytest
-from django.contrib.auth import get_user_model
 from django.test import Client
 from django.utils import timezone
 
@@ -15,16 +14,8 @@ pytestmark = pytest.mark.django_db
 CONNECTIONS = "/api/v1/connections"
 
 
-@pytest.fixture
-def admin_browser(db):
-    user = get_user_model().objects.create(username="boss", is_staff=True, is_superuser=True)
-    browser = Client()
-    browser.force_login(user)
-    return browser
-
-
-def test_admin_shows_a_new_key_once_and_stores_only_its_hash(admin_browser):
-    created = admin_browser.post("/admin/projects/apikey/add/", {"name": "billing backend"})
+def test_admin_shows_a_new_key_once_and_stores_only_its_hash(superuser_client):
+    created = superuser_client.post("/admin/projects/apikey/add/", {"name": "billing backend"})
 
     assert created.status_code == 200
     assert "no-store" in created["Cache-Control"]
@@ -39,22 +30,22 @@ def test_admin_shows_a_new_key_once_and_stores_only_its_hash(admin_browser):
     assert not any(key in value for value in stored)
     # Never again: the change page and the list show only the prefix.
     for page in (f"/admin/projects/apikey/{api_key.pk}/change/", "/admin/projects/apikey/"):
-        body = admin_browser.get(page).content.decode()
+        body = superuser_client.get(page).content.decode()
         assert api_key.visible_prefix in body
         assert key not in body
 
 
-def test_the_key_created_in_the_admin_opens_the_management_api(admin_browser):
-    key = admin_browser.post("/admin/projects/apikey/add/", {"name": "backend"}).context["key"]
+def test_the_key_created_in_the_admin_opens_the_management_api(superuser_client):
+    key = superuser_client.post("/admin/projects/apikey/add/", {"name": "backend"}).context["key"]
 
     assert Client().get(CONNECTIONS, HTTP_AUTHORIZATION=f"Bearer {key}").status_code == 200
 
 
-def test_a_revoked_key_is_refused_at_once(api_key, key_headers, admin_browser):
+def test_a_revoked_key_is_refused_at_once(api_key, key_headers, superuser_client):
     row, _ = api_key
     assert Client().get(CONNECTIONS, **key_headers).status_code == 200
 
-    admin_browser.post(
+    superuser_client.post(
         "/admin/projects/apikey/", {"action": "revoke_keys", "_selected_action": [row.pk]}, follow=True
     )
 
