@@ -212,11 +212,11 @@ class DeliveryAdmin(admin.ModelAdmin):
         "delivered_at",
         "created_at",
         "body",
-        "resend_button",
     )
     fields = readonly_fields
     inlines = [AttemptInline]
     actions = ["resend_deliveries"]
+    change_form_template = "webhooks/delivery_change_form.html"
 
     def has_add_permission(self, request) -> bool:
         return False
@@ -234,22 +234,6 @@ class DeliveryAdmin(admin.ModelAdmin):
         return format_html(
             "<pre style='white-space: pre-wrap; overflow-wrap: anywhere'>{}</pre>", obj.event.body
         )
-
-    @admin.display(description="")
-    def resend_button(self, obj: Delivery) -> str:
-        url = reverse("admin:webhooks_delivery_resend", args=[obj.pk])
-        return format_html(
-            '<form method="post" action="{}"><input type="hidden" name="csrfmiddlewaretoken" value="{}">'
-            '<button type="submit" class="button">Resend</button></form>',
-            url,
-            self._csrf_token,
-        )
-
-    def change_view(self, request, object_id, form_url="", extra_context=None):
-        from django.middleware.csrf import get_token
-
-        self._csrf_token = get_token(request)
-        return super().change_view(request, object_id, form_url, extra_context)
 
     def get_urls(self):
         resend = path(

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from django.db.models.signals import post_save
 
-from api.management import connection_data
-from connections.models import Connection, ConnectionEvent, EndUser
+from api.management import connection_data, get_connection
+from connections.models import ConnectionEvent, EndUser
 from webhooks.events import emit
 from webhooks.models import EventType
 
@@ -35,7 +35,8 @@ def on_connection_event(
     event_type = _event_type(instance)
     if event_type is None:
         return
-    connection = Connection.objects.filter(end_user=end_user).select_related("end_user").first()
+    # Read with its updated_at and last use, as the management API gives it (this event included).
+    connection = get_connection(end_user.external_id)
     data = {"connection": connection_data(connection) if connection else None}
     if instance.kind == ConnectionEvent.Kind.DISCONNECTED:
         data["connection"] = None

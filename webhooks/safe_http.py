@@ -69,7 +69,8 @@ def check_url(url: str) -> Target:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError):
         raise TargetRefused(f"The host name {host!r} could not be resolved.") from None
-    addresses = list(dict.fromkeys(info[4][0] for info in infos))
+    # IPv4 first: a host with both is reached over IPv4, which every deployment has.
+    addresses = sorted(dict.fromkeys(info[4][0] for info in infos), key=lambda address: ":" in address)
     if not addresses:
         raise TargetRefused(f"The host name {host!r} resolves to no address.")
     if not settings.WEBHOOK_ALLOW_PRIVATE_TARGETS:

@@ -12,7 +12,7 @@ from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 from webhooks import delivery
 from webhooks.endpoints import rotate_secret
 from webhooks.events import emit
-from webhooks.models import Delivery, Endpoint, EndpointNotice
+from webhooks.models import Delivery, Endpoint, EndpointNotice, Event
 
 pytestmark = pytest.mark.django_db
 
@@ -229,3 +229,16 @@ def test_the_body_is_the_documented_payload(make_endpoint):
     assert set(payload) == {"id", "type", "timestamp", "data"}
     assert payload["id"].startswith("evt_")
     assert payload["data"] == {"end_user_id": "customer-1", "connection": None}
+
+
+def test_prune_deletes_old_finished_events_and_keeps_pending_ones(make_endpoint):
+    make_endpoint("http://127.0.0.1:9/hooks")
+    finished, pending, recent = emit_one("a"), emit_one("b"), emit_one("c")
+    Delivery.objects.filter(pk=finished.pk).update(status=Delivery.Status.SUCCEEDED)
+    Delivery.objects.filter(pk=recent.pk).update(status=Delivery.Status.FAILED)
+    old = timezone.now() - timedelta(days=31)
+    Event.objects.filter(pk__in=[finished.event_id, pending.event_id]).update(created_at=old)
+
+    assert delivery.prune() == 1
+
+    assert sorted(Event.objects.values_list("end_user_id", flat=True)) == ["b", "c"]

@@ -70,6 +70,7 @@ def test_attempts_are_listed_and_resend_sends_again(
 
     page = superuser_client.get(f"/admin/webhooks/delivery/{row.pk}/change/").content.decode()
     assert "receiver says no" in page and "HTTP 500" in page and "customer-5" in page
+    assert f'action="/admin/webhooks/delivery/{row.pk}/resend/"' in page
 
     with_resend = superuser_client.post(f"/admin/webhooks/delivery/{row.pk}/resend/", follow=True)
     assert with_resend.status_code == 200
