@@ -426,5 +426,7 @@ WEBHOOK_RETENTION_DAYS = env.int("WEBHOOK_RETENTION_DAYS", default=30)
 CELERY_BEAT_SCHEDULE["webhooks.dispatch_due"] = {
     "task": "webhooks.dispatch_due",
     "schedule": WEBHOOK_DISPATCH_INTERVAL_SECONDS,
+    # Sweeps that waited (worker down) are dropped: the next one finds every due row anyway.
+    "options": {"expires": WEBHOOK_DISPATCH_INTERVAL_SECONDS},
 }
 CELERY_BEAT_SCHEDULE["webhooks.prune"] = {"task": "webhooks.prune", "schedule": 24 * 60 * 60}
