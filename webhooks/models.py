@@ -19,6 +19,8 @@ class EventType(models.TextChoices):
     )
     CONNECTION_RECOVERED = "connection.recovered", "connection.recovered — a broken connection was made again"
     CONNECTION_DISCONNECTED = "connection.disconnected", "connection.disconnected — a connection was removed"
+    WORKFLOW_RUN_SUCCEEDED = "workflow_run.succeeded", "workflow_run.succeeded — a workflow run finished"
+    WORKFLOW_RUN_FAILED = "workflow_run.failed", "workflow_run.failed — a workflow run stopped on an error"
 
 
 class Endpoint(models.Model):

@@ -1,6 +1,9 @@
-"""Turning connection audit events into webhook events. connections/ knows nothing of webhooks: this listens to
-post_save of ConnectionEvent, which connections/audit.py writes inside the transaction of the change it records
-(so the outbox row commits, or rolls back, with the change and its audit row)."""
+"""Turning what happens elsewhere into webhook events. The apps that send know nothing of webhooks; this listens:
+
+- post_save of ConnectionEvent, which connections/audit.py writes inside the transaction of the change it records;
+- workflows.signals.workflow_run_finished, sent inside the transaction that saves a run's final status.
+
+Either way the outbox rows commit, or roll back, with the change they report."""
 
 from __future__ import annotations
 
@@ -10,6 +13,9 @@ from api.management import connection_data, get_connection
 from connections.models import ConnectionEvent, EndUser
 from webhooks.events import emit
 from webhooks.models import EventType
+from workflows.models import Run
+from workflows.selectors import run_as_json
+from workflows.signals import workflow_run_finished
 
 # The audit kinds that change whether a connection works; everything else (refreshes every few minutes, a
 # business switch, a failed revocation) is not sent.
@@ -22,6 +28,7 @@ _STATE_KINDS = (
 
 def connect_receivers() -> None:
     post_save.connect(on_connection_event, sender=ConnectionEvent, dispatch_uid="webhooks.connection_events")
+    workflow_run_finished.connect(on_workflow_run_finished, dispatch_uid="webhooks.workflow_runs")
 
 
 def on_connection_event(
@@ -67,3 +74,30 @@ def _event_type(event: ConnectionEvent) -> str | None:
     if previous == ConnectionEvent.Kind.CONNECTED:
         return None  # connected again while working (a fresh consent): nothing broke, nothing to report
     return EventType.CONNECTION_CREATED
+
+
+_RUN_EVENTS = {
+    Run.Status.SUCCEEDED: EventType.WORKFLOW_RUN_SUCCEEDED,
+    Run.Status.FAILED: EventType.WORKFLOW_RUN_FAILED,
+}
+
+
+def on_workflow_run_finished(sender, run: Run, **kwargs) -> None:
+    event_type = _RUN_EVENTS.get(run.status)  # a cancelled run (never started) is not reported
+    if event_type is None or run.end_user.kind != EndUser.Kind.EXTERNAL:
+        return
+    emit(
+        event_type=event_type,
+        end_user_id=run.end_user.external_id,
+        data={"workflow_run": workflow_run_data(run)},
+    )
+
+
+def workflow_run_data(run: Run) -> dict:
+    """The run as the workflow API gives it (GET /api/v1/workflows/runs/…), without the steps' requests and
+    answers (Sage data stays behind sageint's API), plus which step failed and how long the run took."""
+    data = run_as_json(run)
+    steps = data.pop("steps")
+    data["failed_step"] = next((step["key"] for step in steps if step["status"] == "failed"), None)
+    data["duration_ms"] = run.duration_ms
+    return data
