@@ -19,6 +19,8 @@ class EventType(models.TextChoices):
     )
     CONNECTION_RECOVERED = "connection.recovered", "connection.recovered — a broken connection was made again"
     CONNECTION_DISCONNECTED = "connection.disconnected", "connection.disconnected — a connection was removed"
+    SYNC_SUCCEEDED = "sync.succeeded", "sync.succeeded — a sync of a user's Sage records finished"
+    SYNC_FAILED = "sync.failed", "sync.failed — a sync of a user's Sage records failed"
     WORKFLOW_RUN_SUCCEEDED = "workflow_run.succeeded", "workflow_run.succeeded — a workflow run finished"
     WORKFLOW_RUN_FAILED = "workflow_run.failed", "workflow_run.failed — a workflow run stopped on an error"
 

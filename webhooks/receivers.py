@@ -1,7 +1,8 @@
 """Turning what happens elsewhere into webhook events. The apps that send know nothing of webhooks; this listens:
 
 - post_save of ConnectionEvent, which connections/audit.py writes inside the transaction of the change it records;
-- workflows.signals.workflow_run_finished, sent inside the transaction that saves a run's final status.
+- records.signals.sync_run_finished and workflows.signals.workflow_run_finished, each sent inside the
+  transaction that saves a run's final status.
 
 Either way the outbox rows commit, or roll back, with the change they report."""
 
@@ -11,6 +12,8 @@ from django.db.models.signals import post_save
 
 from api.management import connection_data, get_connection
 from connections.models import ConnectionEvent, EndUser
+from records.models import SyncRun
+from records.signals import sync_run_finished
 from webhooks.events import emit
 from webhooks.models import EventType
 from workflows.models import Run
@@ -29,6 +32,7 @@ _STATE_KINDS = (
 def connect_receivers() -> None:
     post_save.connect(on_connection_event, sender=ConnectionEvent, dispatch_uid="webhooks.connection_events")
     workflow_run_finished.connect(on_workflow_run_finished, dispatch_uid="webhooks.workflow_runs")
+    sync_run_finished.connect(on_sync_run_finished, dispatch_uid="webhooks.sync_runs")
 
 
 def on_connection_event(
@@ -101,3 +105,41 @@ def workflow_run_data(run: Run) -> dict:
     data["failed_step"] = next((step["key"] for step in steps if step["status"] == "failed"), None)
     data["duration_ms"] = run.duration_ms
     return data
+
+
+_SYNC_EVENTS = {
+    SyncRun.Status.SUCCEEDED: EventType.SYNC_SUCCEEDED,
+    SyncRun.Status.FAILED: EventType.SYNC_FAILED,
+}
+
+
+def on_sync_run_finished(sender, sync_run: SyncRun, **kwargs) -> None:
+    event_type = _SYNC_EVENTS.get(sync_run.status)
+    if event_type is None or sync_run.end_user.kind != EndUser.Kind.EXTERNAL:
+        return
+    emit(
+        event_type=event_type,
+        end_user_id=sync_run.end_user.external_id,
+        data={"sync_run": sync_run_data(sync_run)},
+    )
+
+
+def sync_run_data(run: SyncRun) -> dict:
+    return {
+        "id": run.pk,
+        "kind": run.kind,
+        "trigger": run.trigger,
+        "status": run.status,
+        "business": {"id": run.business_id, "name": run.business_name},
+        "created": run.created_count,
+        "updated": run.updated_count,
+        "deleted": run.deleted_count,
+        "error": run.error or None,
+        "started_at": _iso(run.started_at),
+        "finished_at": _iso(run.finished_at),
+        "duration_ms": run.duration_ms,
+    }
+
+
+def _iso(value) -> str | None:
+    return value.isoformat() if value else None
