@@ -11,6 +11,7 @@ class RequestLogAdmin(admin.ModelAdmin):
         "created_at",
         "end_user",
         "source",
+        "tool",
         "method",
         "path",
         "query_names",
@@ -19,7 +20,7 @@ class RequestLogAdmin(admin.ModelAdmin):
         "attempts",
         "duration_ms",
     )
-    list_filter = ("source", "method", "status_code", "error_code", "created_at")
+    list_filter = ("source", "tool", "method", "status_code", "error_code", "created_at")
     search_fields = ("path", "query_names", "end_user__external_id", "end_user__display_name")
     date_hierarchy = "created_at"
     list_select_related = ("end_user",)

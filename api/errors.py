@@ -23,6 +23,9 @@ from connections.proxy import UnsafePath, UnsupportedMethod
 class ApiError(Exception):
     """An error the API itself detects (auth missing, bad body, ...), answered with `status` and `code`."""
 
+    # Extra machine-readable detail (e.g. every input error of an agent tool call), answered as error.details.
+    details: list | None = None
+
     def __init__(self, status: int, code: str, message: str):
         super().__init__(message)
         self.status = status
@@ -60,14 +63,17 @@ def status_and_code(exc: Exception) -> tuple[int, str] | None:
     return None
 
 
-def error_response(status: int, code: str, message: str) -> JsonResponse:
-    return JsonResponse({"error": {"code": code, "message": message}}, status=status)
+def error_response(status: int, code: str, message: str, details: list | None = None) -> JsonResponse:
+    error = {"code": code, "message": message}
+    if details is not None:
+        error["details"] = details
+    return JsonResponse({"error": error}, status=status)
 
 
 def response_for_exception(exc: Exception) -> JsonResponse | None:
     """The JSON answer for an ApiError or a known domain exception; None for anything else (a real bug)."""
     if isinstance(exc, ApiError):
-        return error_response(exc.status, exc.code, exc.message)
+        return error_response(exc.status, exc.code, exc.message, exc.details)
     mapped = status_and_code(exc)
     if mapped is None or not isinstance(exc, SageintError):
         return None

@@ -13,6 +13,8 @@ class RequestLog(models.Model):
     class Source(models.TextChoices):
         HTTP = "http", "HTTP API"
         PYTHON = "python", "In-process SDK"
+        TOOLS = "tools", "Agent tools API"
+        MCP = "mcp", "MCP server"
 
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     # Deleting an end user removes their log with them.
@@ -20,6 +22,7 @@ class RequestLog(models.Model):
         "connections.EndUser", on_delete=models.CASCADE, related_name="request_logs", null=True, blank=True
     )
     source = models.CharField(max_length=8, choices=Source.choices, default=Source.PYTHON)
+    tool = models.CharField(max_length=64, blank=True, help_text="The agent tool that made the call, if any.")
     method = models.CharField(max_length=8)
     path = models.CharField(
         max_length=1000, help_text="Relative to Sage's API base, without the query string."

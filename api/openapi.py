@@ -6,6 +6,15 @@ from django.conf import settings
 
 _ERROR = {"$ref": "#/components/schemas/Error"}
 
+# Other apps add their endpoints here (agents: the tools API), so this module needs no import of them.
+_EXTRA_PATHS: list = []
+
+
+def register_paths(describe) -> None:
+    """`describe()` → {"paths": {...}, "schemas": {...}}, merged into the document on every build."""
+    if describe not in _EXTRA_PATHS:
+        _EXTRA_PATHS.append(describe)
+
 
 def _error(description: str) -> dict:
     return {"description": description, "content": {"application/json": {"schema": _ERROR}}}
@@ -262,6 +271,15 @@ _MANAGEMENT_SCHEMAS = {
 
 
 def openapi_document(request=None) -> dict:
+    document = _proxy_document()
+    for describe in _EXTRA_PATHS:
+        extra = describe()
+        document["paths"].update(extra.get("paths", {}))
+        document["components"]["schemas"].update(extra.get("schemas", {}))
+    return document
+
+
+def _proxy_document() -> dict:
     return {
         "openapi": "3.1.0",
         "info": {
@@ -349,7 +367,15 @@ def openapi_document(request=None) -> dict:
                         "error": {
                             "type": "object",
                             "required": ["code", "message"],
-                            "properties": {"code": {"type": "string"}, "message": {"type": "string"}},
+                            "properties": {
+                                "code": {"type": "string"},
+                                "message": {"type": "string"},
+                                "details": {
+                                    "type": "array",
+                                    "description": "Agent tools only: every input error, or Sage's errors.",
+                                    "items": {"type": "object"},
+                                },
+                            },
                         }
                     },
                 },

@@ -22,6 +22,7 @@ def record_call(
     attempts: int | None,
     duration_ms: int,
     source: str,
+    tool: str = "",
 ) -> RequestLog:
     """Write the row for one call. Query values are dropped here on purpose: only their names are kept."""
 
@@ -40,6 +41,7 @@ def record_call(
         attempts=attempts,
         duration_ms=max(0, duration_ms),
         source=source,
+        tool=tool[:64],
     )
 
 

@@ -50,7 +50,7 @@ def api_endpoint(view):
     return wrapper
 
 
-def _read_json_body(request) -> bytes | None:
+def read_json_body(request) -> bytes | None:
     """The request body, unchanged, once it is known to be JSON of an acceptable size."""
     limit = settings.SAGEINT_PROXY_MAX_BODY_BYTES
     too_large = ApiError(413, "body_too_large", f"The request body is larger than {limit} bytes.")
@@ -177,7 +177,7 @@ def proxy_view(request, integration: str, sage_path: str):
         response["Allow"] = ", ".join(proxy.ALLOWED_METHODS)
         return response
     end_user = authenticate_end_user(request)
-    body = _read_json_body(request) if request.method in METHODS_WITH_BODY else None
+    body = read_json_body(request) if request.method in METHODS_WITH_BODY else None
     # Accept (a PDF) and X-Business (another of the user's businesses, checked by the proxy) are the caller's.
     headers = {name: request.headers[name] for name in ("Accept", "X-Business") if name in request.headers}
     deferred_log: list[Callable[[], None]] = []

@@ -29,8 +29,8 @@ from connections.sage_client import SageClient
 logger = logging.getLogger(__name__)
 
 # Sent once per call that reached for Sage, with end_user, method, path, query_names, status_code, failure,
-# attempts, duration_ms and source. The api app writes its request log from it, so this service needs no
-# import of the API layer (arrows point one way).
+# attempts, duration_ms, source and tool (the agent tool that made the call, or ""). The api app writes its
+# request log from it, so this service needs no import of the API layer (arrows point one way).
 call_finished = Signal()
 
 ALLOWED_METHODS = ("GET", "HEAD", "POST", "PUT", "DELETE")
@@ -129,6 +129,7 @@ def request(
     source: str = "python",
     defer_log: Callable[[Callable[[], None]], None] | None = None,
     connection: Connection | None = None,
+    tool: str = "",
 ) -> requests.Response:
     """Send `method path` to Sage for `end_user`'s connection and return Sage's answer, whatever its status.
 
@@ -150,6 +151,7 @@ def request(
     connection's businesses; any business not among them raises BusinessNotAllowed before anything is sent.
     With `stream=True` the body is read as the caller reads it (`iter_content`); close the response after.
     The HTTP API streams this way, so a large answer (a PDF) is never held whole in memory.
+    `tool` names the agent tool making the call, for the request log.
     """
     method = method.upper()
     if method not in ALLOWED_METHODS:
@@ -198,6 +200,7 @@ def request(
             failure=failure,
             duration_ms=round((time.perf_counter() - started) * 1000),
             source=source,
+            tool=tool,
             defer_log=defer_log if response is not None else None,
         )
 
@@ -219,7 +222,9 @@ def chosen_business(connection: Connection, headers: Mapping[str, str] | None) -
     return requested
 
 
-def _record(*, end_user, method, path, query, response, failure, duration_ms, source, defer_log) -> None:
+def _record(
+    *, end_user, method, path, query, response, failure, duration_ms, source, tool, defer_log
+) -> None:
     def write() -> None:
         # The call to Sage has happened (a write may have been made): a failure to log must never turn
         # Sage's answer into an error, or the caller would retry a write that already succeeded.
@@ -235,6 +240,7 @@ def _record(*, end_user, method, path, query, response, failure, duration_ms, so
                 attempts=getattr(response, "sageint_attempts", None),
                 duration_ms=duration_ms,
                 source=source,
+                tool=tool,
             )
         except Exception:
             logger.exception("Could not write the request log row for %s %s", method, path)

@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "workflows",
     "records",
     "webhooks",
+    "agents",
 ]
 
 MIDDLEWARE = [
@@ -356,6 +357,10 @@ SAGEINT_PROXY_MAX_BODY_BYTES = env.int("SAGEINT_PROXY_MAX_BODY_BYTES", default=2
 # Request-log rows older than this many days are deleted by the daily beat task api.prune_request_log.
 SAGEINT_REQUEST_LOG_RETENTION_DAYS = env.int("SAGEINT_REQUEST_LOG_RETENTION_DAYS", default=30)
 CELERY_BEAT_SCHEDULE["api.prune_request_log"] = {"task": "api.prune_request_log", "schedule": 24 * 60 * 60}
+
+# --- Agent tools (HTTP tools API and MCP) -----------------------------------------------------------------
+# Largest tool output handed to a model, in bytes of JSON: longer pages lose items from their end.
+SAGEINT_TOOL_OUTPUT_MAX_BYTES = env.int("SAGEINT_TOOL_OUTPUT_MAX_BYTES", default=16384)
 
 # --- Workflows (workflows/) ---------------------------------------------------------------------------------
 # A "running" run whose heartbeat (written at every step) is older than this is taken as stalled (its worker

@@ -13,6 +13,7 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include("workflows.urls")),
+    path("api/v1/", include("agents.urls")),
     path("api/v1/", include("api.urls")),
     path("", include("connections.urls")),
 ]
