@@ -5,9 +5,11 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 
-from django.http import JsonResponse
+from django.conf import settings
+from django.http import HttpResponse, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
 
-from agents import tool_calls
+from agents import mcp_bridge, mcp_server, tool_calls
 from api.auth import authenticate_end_user
 from api.errors import error_response
 from api.models import RequestLog
@@ -53,4 +55,25 @@ def tool_call_view(request, name: str):
 def _method_not_allowed(allowed: str) -> JsonResponse:
     response = error_response(405, "method_not_allowed", f"Use {allowed}.")
     response["Allow"] = allowed
+    return response
+
+
+@csrf_exempt
+def mcp_view(request):
+    """The MCP server (official SDK, stateless JSON) for this request; see agents/mcp_server.py."""
+    if request.method == "GET" and request.path == mcp_server.MCP_PATH:
+        # A stateless server has no stream to offer; answered here so no sync worker waits on one.
+        response = HttpResponse("GET is not served: this MCP server answers POSTs with JSON.", status=405)
+        response["Allow"] = "POST"
+        return response
+    limit = settings.SAGEINT_PROXY_MAX_BODY_BYTES
+    body = request.read(limit + 1)  # the SDK refuses a body over the limit with 413
+    server, app = mcp_server.http_app(request_host=request.get_host(), source=RequestLog.Source.MCP)
+    status, headers, content = mcp_bridge.serve_once(
+        server, app, mcp_bridge.asgi_scope(request, path=request.path), body
+    )
+    response = HttpResponse(content, status=status)
+    for name, value in headers:
+        if name.lower() not in (b"content-length", b"transfer-encoding", b"connection"):
+            response[name.decode("latin-1")] = value.decode("latin-1")
     return response

@@ -350,6 +350,8 @@ if SAGE_OAUTH_ALLOW_HTTP:
 os.environ.setdefault("OAUTHLIB_RELAX_TOKEN_SCOPE", "1")
 # requests-oauthlib logs token bodies at DEBUG: keep its loggers quiet whatever LOG_LEVEL says.
 LOGGING["loggers"].update({"requests_oauthlib": {"level": "WARNING"}, "oauthlib": {"level": "WARNING"}})
+# The MCP SDK logs the start and stop of its (stateless) session manager at INFO on every /mcp request.
+LOGGING["loggers"]["mcp"] = {"level": "WARNING"}
 
 # --- Proxy API (api/) ------------------------------------------------------------------------------------
 # Largest request body the proxy accepts (bytes); bigger bodies get 413 before anything is sent to Sage.
