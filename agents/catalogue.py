@@ -93,23 +93,33 @@ def _drop_empty(values: dict) -> dict:
     return {name: value for name, value in values.items() if value not in (None, "", [], {})}
 
 
-def _list_call(
-    path: str, filters: tuple[str, ...], attributes: tuple[str, ...]
-) -> Callable[[dict], SageCall]:
-    def build(arguments: dict) -> SageCall:
-        params = _query(arguments, filters)
+def _list_tool(
+    *, name: str, description: str, path: str, filters: dict, keep: tuple, sage_resource: str, sort: str = ""
+) -> Tool:
+    """A read tool over one of Sage's collections: `filters` (JSON Schema properties) go to Sage as they are named."""
+    # Ask Sage only for what the model will be given: smaller answers, one call.
+    attributes = ",".join(
+        item if isinstance(item, str) else item[0] for item in keep if item not in ("id", "displayed_as")
+    )
+
+    def sage_call(arguments: dict) -> SageCall:
+        params = _query(arguments, tuple(filters))
         params.append(("page", str(arguments.get("page", 1))))
         params.append(("items_per_page", str(arguments.get("items_per_page", 20))))
-        # Ask Sage only for what the model will be given: smaller answers, one call.
-        params.append(("attributes", ",".join(attributes)))
+        params.append(("attributes", attributes))
+        if sort:
+            params.append(("sort", sort))
         return SageCall("GET", path, params)
 
-    return build
-
-
-def _attribute_names(keep: tuple) -> tuple[str, ...]:
-    return tuple(
-        item if isinstance(item, str) else item[0] for item in keep if item not in ("id", "displayed_as")
+    return Tool(
+        name=name,
+        description=description,
+        input_schema=_schema({**filters, **PAGING}),
+        sage_call=sage_call,
+        keep=keep,
+        sage_resource=sage_resource,
+        lists=True,
+        sage_query_path=path,
     )
 
 
@@ -186,7 +196,7 @@ TAX_RATE = ("id", "displayed_as", "name", "percentage", "is_visible")
 
 # --- the tools ------------------------------------------------------------------------------------------
 
-search_contacts = Tool(
+search_contacts = _list_tool(
     name="search_contacts",
     description=(
         "Find contacts (customers and vendors) in the user's Sage Accounting business. Filter by free text "
@@ -194,29 +204,18 @@ search_contacts = Tool(
         "reference, email, types and balance; use an id with get_contact, list_sales_invoices or "
         "create_sales_invoice."
     ),
-    input_schema=_schema(
-        {
-            "search": {"type": "string", "maxLength": 100, "description": "Text in the name or reference."},
-            "email": {
-                "type": "string",
-                "maxLength": 100,
-                "description": "Exact email address of the contact.",
-            },
-            "contact_type_id": {
-                "type": "string",
-                "enum": ["CUSTOMER", "VENDOR"],
-                "description": "Only customers or only vendors.",
-            },
-            **PAGING,
-        }
-    ),
-    sage_call=_list_call(
-        "/contacts", ("search", "email", "contact_type_id"), _attribute_names(CONTACT_SUMMARY)
-    ),
+    path="/contacts",
+    filters={
+        "search": {"type": "string", "maxLength": 100, "description": "Text in the name or reference."},
+        "email": {"type": "string", "maxLength": 100, "description": "Exact email address of the contact."},
+        "contact_type_id": {
+            "type": "string",
+            "enum": ["CUSTOMER", "VENDOR"],
+            "description": "Only customers or only vendors.",
+        },
+    },
     keep=CONTACT_SUMMARY,
     sage_resource="Contact",
-    lists=True,
-    sage_query_path="/contacts",
 )
 
 get_contact = Tool(
@@ -302,43 +301,28 @@ create_contact = Tool(
 
 INVOICE_STATUSES = ["DRAFT", "UNPAID", "PART_PAID", "PAID", "VOID"]
 
-list_sales_invoices = Tool(
+list_sales_invoices = _list_tool(
     name="list_sales_invoices",
     description=(
         "List sales invoices of the user's Sage business, newest first, filtered by contact, status and invoice "
         "date range. Read-only. Each invoice comes with number, contact, dates, status, total and outstanding "
         "amount; use get_sales_invoice for its lines."
     ),
-    input_schema=_schema(
-        {
-            "contact_id": {**ID, "description": "Only this contact's invoices."},
-            "status_id": {
-                "type": "string",
-                "enum": INVOICE_STATUSES,
-                "description": "Only invoices in this status (UNPAID and PART_PAID are the ones still owed).",
-            },
-            "from_date": {**DATE, "description": "Invoice date on or after this day (YYYY-MM-DD)."},
-            "to_date": {**DATE, "description": "Invoice date on or before this day (YYYY-MM-DD)."},
-            "search": {"type": "string", "maxLength": 100, "description": "Text in the number or reference."},
-            **PAGING,
-        }
-    ),
-    sage_call=lambda arguments: SageCall(
-        "GET",
-        "/sales_invoices",
-        [
-            *_list_call(
-                "/sales_invoices",
-                ("contact_id", "status_id", "from_date", "to_date", "search"),
-                _attribute_names(INVOICE_SUMMARY),
-            )(arguments).params,
-            ("sort", "date:desc"),
-        ],
-    ),
+    path="/sales_invoices",
+    filters={
+        "contact_id": {**ID, "description": "Only this contact's invoices."},
+        "status_id": {
+            "type": "string",
+            "enum": INVOICE_STATUSES,
+            "description": "Only invoices in this status (UNPAID and PART_PAID are the ones still owed).",
+        },
+        "from_date": {**DATE, "description": "Invoice date on or after this day (YYYY-MM-DD)."},
+        "to_date": {**DATE, "description": "Invoice date on or before this day (YYYY-MM-DD)."},
+        "search": {"type": "string", "maxLength": 100, "description": "Text in the number or reference."},
+    },
     keep=INVOICE_SUMMARY,
     sage_resource="SalesInvoice",
-    lists=True,
-    sage_query_path="/sales_invoices",
+    sort="date:desc",
 )
 
 get_sales_invoice = Tool(
@@ -503,68 +487,55 @@ record_customer_receipt = Tool(
     sage_body="postContactPayments",
 )
 
-list_ledger_accounts = Tool(
+list_ledger_accounts = _list_tool(
     name="list_ledger_accounts",
     description=(
         "List the ledger accounts (chart of accounts) of the user's Sage business: id, name, nominal code, type. "
         "Use visible_in=sales for the accounts an invoice line can be booked to. Read-only."
     ),
-    input_schema=_schema(
-        {
-            "visible_in": {
-                "type": "string",
-                "enum": [
-                    "sales",
-                    "expenses",
-                    "banking",
-                    "other_payments",
-                    "other_receipts",
-                    "journals",
-                    "reporting",
-                ],
-                "description": "Only accounts offered in this area (sales for invoice lines).",
-            },
-            "search": {
-                "type": "string",
-                "maxLength": 100,
-                "description": "Text in the name, or a nominal code.",
-            },
-            **PAGING,
-        }
-    ),
-    sage_call=_list_call("/ledger_accounts", ("visible_in", "search"), _attribute_names(LEDGER_ACCOUNT)),
+    path="/ledger_accounts",
+    filters={
+        "visible_in": {
+            "type": "string",
+            "enum": [
+                "sales",
+                "expenses",
+                "banking",
+                "other_payments",
+                "other_receipts",
+                "journals",
+                "reporting",
+            ],
+            "description": "Only accounts offered in this area (sales for invoice lines).",
+        },
+        "search": {"type": "string", "maxLength": 100, "description": "Text in the name, or a nominal code."},
+    },
     keep=LEDGER_ACCOUNT,
     sage_resource="LedgerAccount",
-    lists=True,
-    sage_query_path="/ledger_accounts",
 )
 
-list_bank_accounts = Tool(
+list_bank_accounts = _list_tool(
     name="list_bank_accounts",
     description=(
         "List the bank accounts of the user's Sage business (id, name, type, balance): the accounts a customer "
         "receipt can be paid into. Read-only."
     ),
-    input_schema=_schema({**PAGING}),
-    sage_call=_list_call("/bank_accounts", (), _attribute_names(BANK_ACCOUNT)),
+    path="/bank_accounts",
+    filters={},
     keep=BANK_ACCOUNT,
     sage_resource="BankAccount",
-    lists=True,
-    sage_query_path="/bank_accounts",
 )
 
-list_tax_rates = Tool(
+list_tax_rates = _list_tool(
     name="list_tax_rates",
     description=(
         "List the tax rates of the user's Sage business (id, name, percentage), for the tax_rate_id of "
         "invoice lines. Read-only."
     ),
-    input_schema=_schema({**PAGING}),
-    sage_call=_list_call("/tax_rates", (), _attribute_names(TAX_RATE)),
+    path="/tax_rates",
+    filters={},
     keep=TAX_RATE,
     sage_resource="TaxRate",
-    lists=True,
-    sage_query_path="/tax_rates",
 )
 
 TOOLS: dict[str, Tool] = {

@@ -29,12 +29,9 @@ import argparse
 import json
 import os
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
-import threading
-import time
 from pathlib import Path
 
 import requests
@@ -50,6 +47,7 @@ from bench.proxy_overhead import (  # noqa: E402
     USER_TOKEN_SECRET,
     app_environment,
     free_port,
+    measure_calls,
     prepare_database,
     start_gunicorn,
     stop,
@@ -106,47 +104,6 @@ def start_uvicorn(port: int, env: dict, *, workers: int, log: Path) -> subproces
 
 
 # --- measuring ------------------------------------------------------------------------------------------
-
-
-def measure(call, *, clients: int, seconds: float, warmup: float) -> dict:
-    """`clients` threads, each with its own keep-alive session, running `call(session)` back to back."""
-    latencies: list[list[float]] = [[] for _ in range(clients)]
-    errors = [0] * clients
-    barrier = threading.Barrier(clients + 1)
-    window = {"end": float("inf")}
-
-    def client(index: int) -> None:
-        session = requests.Session()
-        warm_until = time.monotonic() + warmup
-        while time.monotonic() < warm_until:
-            call(session)
-        barrier.wait()
-        while True:
-            began = time.perf_counter()
-            if began >= window["end"]:
-                break
-            ok = call(session)
-            latencies[index].append(time.perf_counter() - began)
-            errors[index] += 0 if ok else 1
-        session.close()
-
-    threads = [threading.Thread(target=client, args=(index,)) for index in range(clients)]
-    for thread in threads:
-        thread.start()
-    barrier.wait()
-    started = time.perf_counter()
-    window["end"] = started + seconds
-    for thread in threads:
-        thread.join()
-    elapsed = time.perf_counter() - started
-    flat = sorted(latency for per_client in latencies for latency in per_client)
-    return {
-        "requests": len(flat),
-        "errors": sum(errors),
-        "median_ms": statistics.median(flat) * 1000,
-        "p95_ms": flat[min(len(flat) - 1, int(len(flat) * 0.95))] * 1000,
-        "rps": len(flat) / elapsed,
-    }
 
 
 def scenarios(app_url: str, upstream_url: str, user_token: str) -> dict:
@@ -256,7 +213,9 @@ def main() -> None:
                     for name, call in calls.items():
                         if name == "direct" and server != args.servers[0]:
                             continue
-                        result = measure(call, clients=clients, seconds=args.seconds, warmup=args.warmup)
+                        result = measure_calls(
+                            call, clients=clients, seconds=args.seconds, warmup=args.warmup, label=name
+                        )
                         results[(server, name, clients)] = result
                         print(
                             f"{server:<6}{name + f' x{clients}':<16}{result['requests']:>9}{result['errors']:>7}"

@@ -212,6 +212,16 @@ def measure(
     url: str, headers: dict, *, clients: int, seconds: float, warmup: float, expect: int = 200
 ) -> dict:
     """`clients` threads, each with a keep-alive session, sending `url` back to back for `seconds`."""
+
+    def call(session: requests.Session) -> bool:
+        return session.get(url, headers=headers, timeout=30).status_code == expect
+
+    return measure_calls(call, clients=clients, seconds=seconds, warmup=warmup, label=url)
+
+
+def measure_calls(call, *, clients: int, seconds: float, warmup: float, label: str = "") -> dict:
+    """`clients` threads, each with its own keep-alive session, running `call(session)` (True when the answer
+    is the expected one) back to back for `seconds` after `warmup`."""
     latencies: list[list[float]] = [[] for _ in range(clients)]
     errors = [0] * clients
     start_barrier = threading.Barrier(clients + 1)
@@ -219,19 +229,18 @@ def measure(
 
     def client(index: int) -> None:
         session = requests.Session()
-        session.headers.update(headers)
         warm_until = time.monotonic() + warmup
         while time.monotonic() < warm_until:
-            session.get(url, timeout=30)
+            call(session)
         start_barrier.wait()
         mine = latencies[index]
         while True:
             began = time.perf_counter()
             if began >= window["end"]:
                 break
-            response = session.get(url, timeout=30)
+            answered_as_expected = call(session)
             took = time.perf_counter() - began
-            if response.status_code != expect:
+            if not answered_as_expected:
                 errors[index] += 1
             mine.append(took)
         session.close()
@@ -249,7 +258,7 @@ def measure(
     elapsed = time.perf_counter() - started
     flat = sorted(latency for per_client in latencies for latency in per_client)
     if not flat:
-        raise SystemExit(f"no request completed against {url}")
+        raise SystemExit(f"no request completed against {label}")
     return {
         "requests": len(flat),
         "errors": sum(errors),

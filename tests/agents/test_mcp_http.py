@@ -206,3 +206,34 @@ def test_get_is_answered_405_at_once(live_server):
     response = requests.get(f"{live_server.url}/mcp", timeout=5)
 
     assert response.status_code == 405 and response.headers["Allow"] == "POST"
+
+
+def test_the_sites_own_origin_is_accepted(live_server, connected_end_user, user_token_for):
+    headers = {
+        **JSON_HEADERS,
+        "Authorization": f"Bearer {user_token_for(connected_end_user.external_id)}",
+        "Origin": live_server.url,
+    }
+    response = requests.post(f"{live_server.url}/mcp", json=INITIALIZE, headers=headers, timeout=10)
+
+    assert response.status_code == 200
+    assert response.json()["result"]["serverInfo"]["name"] == "sageint"
+
+
+def test_host_and_origin_rules_come_from_allowed_hosts(settings):
+    from agents.mcp_server import transport_security
+
+    settings.ALLOWED_HOSTS = ["api.example.com", ".example.org"]
+    settings.SITE_URL = "https://api.example.com"
+
+    exact = transport_security("api.example.com")
+    assert exact.enable_dns_rebinding_protection
+    assert {"api.example.com", "api.example.com:*"} <= set(exact.allowed_hosts)
+    assert "https://api.example.com" in exact.allowed_origins
+
+    # Django's subdomain pattern: the request's own host once Django accepts it, never a stranger.
+    sub = transport_security("mcp.example.org")
+    assert "mcp.example.org" in sub.allowed_hosts and "https://mcp.example.org" in sub.allowed_origins
+    stranger = transport_security("evil.example.net")
+    assert "evil.example.net" not in stranger.allowed_hosts
+    assert not any("evil" in origin for origin in stranger.allowed_origins)

@@ -5,7 +5,7 @@ import json
 import pytest
 
 from api.models import RequestLog
-from tests.agents.tool_scenario import run_tool_chain
+from tests.agents.tool_scenario import ISSUE_TOOLS, run_tool_chain
 
 pytestmark = pytest.mark.django_db
 
@@ -30,18 +30,7 @@ def test_catalogue_is_listed_in_the_function_calling_shape(client, connected_end
 
     assert response.status_code == 200
     tools = {tool["name"]: tool for tool in response.json()["tools"]}
-    assert set(tools) == {
-        "search_contacts",
-        "get_contact",
-        "create_contact",
-        "list_sales_invoices",
-        "get_sales_invoice",
-        "create_sales_invoice",
-        "record_customer_receipt",
-        "list_ledger_accounts",
-        "list_bank_accounts",
-        "list_tax_rates",
-    }
+    assert set(tools) == ISSUE_TOOLS
     for tool in tools.values():
         assert set(tool) == {"name", "description", "parameters"}
         assert tool["parameters"]["type"] == "object"

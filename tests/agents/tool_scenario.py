@@ -8,6 +8,20 @@ from decimal import Decimal
 
 Call = Callable[[str, dict], tuple[bool, object]]
 
+# The actions issue 16 names; the catalogue offers at least these.
+ISSUE_TOOLS = {
+    "search_contacts",
+    "get_contact",
+    "create_contact",
+    "list_sales_invoices",
+    "get_sales_invoice",
+    "create_sales_invoice",
+    "record_customer_receipt",
+    "list_ledger_accounts",
+    "list_bank_accounts",
+    "list_tax_rates",
+}
+
 
 def ok(call: Call, name: str, arguments: dict) -> dict:
     succeeded, output = call(name, arguments)
