@@ -73,7 +73,10 @@ def tools_paths() -> dict:
                 "No exposed tool of that name (`unknown_tool`), or Sage not connected (`not_connected`)."
             ),
             "405": _error("Only POST runs a tool (`method_not_allowed`)."),
-            "409": _error("The connection must be connected again (`reconnect_required`)."),
+            "409": _error(
+                "The connection must be connected again (`reconnect_required`), or Sage refused the connection's "
+                "token or business (`sage_error`, Sage's 401)."
+            ),
             "413": _error("Body larger than SAGEINT_PROXY_MAX_BODY_BYTES (`body_too_large`)."),
             "422": _error("Sage refused the call (`sage_error`; Sage's messages in `error.details`)."),
             "500": _error("sageint itself failed (`internal_error`); the details are in its log."),

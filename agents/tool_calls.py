@@ -52,10 +52,16 @@ class SageRefused(ApiError):
             f"{error['source']}: {error['message']}" if error["source"] else error["message"]
             for error in self.errors
         )
-        # Sage's 4xx are about the request (the model can correct it); anything else is Sage failing.
-        super().__init__(
-            status if 400 <= status < 500 else 502, "sage_error", f"Sage answered {status}: {listed}"
-        )
+        super().__init__(_answer_status(status), "sage_error", f"Sage answered {status}: {listed}")
+
+
+def _answer_status(sage_status: int) -> int:
+    # Sage's 4xx are about the request (the model can correct it) and keep their status, except a 401: the
+    # caller's own token was fine, so it must not read as "unauthenticated" (Sage refused the connection's
+    # business or token: 409, like reconnect_required). Anything else is Sage failing: 502.
+    if sage_status == 401:
+        return 409
+    return sage_status if 400 <= sage_status < 500 else 502
 
 
 def exposed_tools() -> list[Tool]:

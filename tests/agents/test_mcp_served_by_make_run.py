@@ -6,8 +6,10 @@ import urllib.request
 from urllib.error import HTTPError
 
 from tests.fixtures_sage import make_user_token
-from tests.foundation.test_run_command import running_app, wait_for_http  # noqa: F401 (fixture)
+from tests.foundation.running import stop_process_group, wait_for_http
+from tests.foundation.test_run_command import run_make_run
 
+SECRET = "make-run-user-token-secret-0123456789abcdef"
 LIST_TOOLS = {"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {}}
 
 
@@ -29,13 +31,16 @@ def post_mcp(base_url: str, token: str | None):
         return error.code, error.headers, None
 
 
-def test_make_run_serves_the_mcp_server(running_app):  # noqa: F811
-    base_url, _env, log_path, process = running_app
-    assert wait_for_http(f"{base_url}/", time.monotonic() + 120, process, log_path) == 200
+def test_make_run_serves_the_mcp_server(tmp_path):
+    base_url, _checkout, processes, _env = run_make_run(tmp_path, SAGEINT_USER_TOKEN_SECRET=SECRET)
+    try:
+        assert wait_for_http(f"{base_url}/", time.monotonic() + 150, processes) == 200
 
-    status, headers, _ = post_mcp(base_url, None)
-    assert status == 401 and "resource_metadata" in headers.get("WWW-Authenticate", "")
+        status, headers, _ = post_mcp(base_url, None)
+        assert status == 401 and "resource_metadata" in headers.get("WWW-Authenticate", "")
 
-    status, _, answer = post_mcp(base_url, make_user_token("make-run-user"))
-    assert status == 200
-    assert len(answer["result"]["tools"]) == 10
+        status, _, answer = post_mcp(base_url, make_user_token("make-run-user", secret=SECRET))
+        assert status == 200
+        assert len(answer["result"]["tools"]) == 10
+    finally:
+        stop_process_group(processes["make run"][0])

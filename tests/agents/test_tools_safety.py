@@ -233,3 +233,21 @@ def test_a_page_too_large_for_the_cap_loses_items_from_its_end(
     assert 0 < len(output["items"]) < 200
     assert output["truncated"]["omitted"] == min(output["total"], 200) - len(output["items"])
     assert "items_per_page" in output["truncated"]["note"]
+
+
+def test_sage_refusing_the_connections_business_is_not_answered_as_our_401(
+    client, connected_end_user, bearer_for, sandbox_transport
+):
+    sandbox_transport.inject(
+        "/tax_rates",
+        status=401,
+        body=b'[{"$severity": "error", "$dataCode": "X", "$message": "No access to business", "$source": "X-Business"}]',
+        headers={"Content-Type": "application/json"},
+    )
+
+    response = post_tool(client, "list_tax_rates", {}, bearer_for(connected_end_user))
+
+    assert response.status_code == 409
+    error = response.json()["error"]
+    assert error["code"] == "sage_error" and "No access to business" in error["message"]
+    assert error["details"] == [{"message": "No access to business", "source": "X-Business"}]
