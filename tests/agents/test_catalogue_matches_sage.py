@@ -6,28 +6,20 @@
 - Reads: every query parameter is one Sage documents for that path, with a compatible type, enum and maximum;
   the attributes asked for and the fields kept for the model are fields of Sage's resource.
 
-The description is kept outside the repository: absent, this module skips (and fails under REQUIRE_SERVICES=1).
+The description is kept outside the repository (settings.SAGE_OPENAPI_DIR): absent, this module skips, and fails
+under REQUIRE_SERVICES=1.
 """
 
-import json
-from pathlib import Path
-
 import pytest
-from django.conf import settings
 
 from agents.catalogue import TOOLS, Tool
 from tests.agents.tool_scenario import ISSUE_TOOLS
-from tests.services import require_service
-
-SPEC_FILE = Path(settings.BASE_DIR).parent / "shared" / "sage-openapi" / "swagger.full.json"
+from tests.sandbox.sage_description import FULL, load_sage_description
 
 
 @pytest.fixture(scope="module")
 def sage():
-    require_service(
-        SPEC_FILE.exists(), f"Sage's API description at {SPEC_FILE} (kept outside the repository)"
-    )
-    return json.loads(SPEC_FILE.read_text())
+    return load_sage_description(FULL)
 
 
 def resolve(sage: dict, schema: dict) -> dict:
