@@ -1,7 +1,10 @@
 """How much the proxy adds: the same request sent straight to an upstream and through sageint, compared.
 
-    .venv/bin/python bench/proxy_overhead.py [--seconds 5] [--upstream-delay-ms 0] [--workers 2 --threads 8]
+    .venv/bin/python bench/proxy_overhead.py [--seconds 5] [--upstream-delay-ms 0] [--concurrency 1 16]
+        [--server production|flags] [--workers N --threads N] [--no-forwarder]
         [--database-url postgres://postgres@127.0.0.1:5432/postgres] [--phases [--profile]]
+
+    Issue 15's two runs:  --upstream-delay-ms 200 --concurrency 48   and   --concurrency 1 16
 
 Starts, in a scratch directory: a fast upstream stub standing in for Sage (gunicorn, canned `/v3.1/contacts`
 envelope), and sageint itself under gunicorn (DEBUG off, SQLite in the scratch directory, or a throwaway
@@ -12,6 +15,10 @@ the stub and `GET /api/v1/proxy/sageaccounting/contacts?email=…` through the p
 and prints the ratios against the targets (median added latency ≤ 2 ms at 1 client; proxy throughput ≥ 80 % of
 direct at 16 clients). At 1 client it also measures, as a reference, the same request refused after
 authentication (a 400 for a bad path): sageint's own floor, without the call to Sage or the log row.
+
+Beside them, a bare Python forwarder (`forwarder_app`: a WSGI app that only forwards the request with a fixed
+token, under the same gunicorn configuration) measures the limit of any Python proxy hop; sageint's own work per
+call is its added median minus the forwarder's.
 
 `--upstream-delay-ms` makes the stub answer after a pause, like a remote Sage would; with 0 the comparison is
 the proxy's full CPU cost against a stub that does almost nothing (on a small machine the load generator, the
@@ -89,6 +96,40 @@ def upstream_app(environ, start_response):
         ],
     )
     return [_CONTACTS]
+
+
+_forwarding_session: requests.Session | None = None
+
+
+def forwarder_app(environ, start_response):
+    """The limit of a Python proxy hop: forwards the request to the stub with a fixed token, nothing else (no
+    Django, no user token, no database, no log). Served by the same gunicorn configuration as sageint."""
+    global _forwarding_session
+    if _forwarding_session is None:
+        session = requests.Session()
+        session.trust_env = False
+        session.mount("http://", requests.adapters.HTTPAdapter(pool_maxsize=64))
+        _forwarding_session = session
+    query = environ.get("QUERY_STRING")
+    url = os.environ["BENCH_UPSTREAM_URL"] + environ["PATH_INFO"] + (f"?{query}" if query else "")
+    answer = _forwarding_session.get(
+        url,
+        headers={
+            "Authorization": f"Bearer {UPSTREAM_TOKEN}",
+            "X-Business": BUSINESS_ID,
+            "Accept": "application/json",
+        },
+        timeout=30,
+    )
+    body = answer.content
+    start_response(
+        f"{answer.status_code} {answer.reason}",
+        [
+            ("Content-Type", answer.headers.get("Content-Type", "application/json")),
+            ("Content-Length", str(len(body))),
+        ],
+    )
+    return [body]
 
 
 # --- setting up -----------------------------------------------------------------------------------------
@@ -179,18 +220,27 @@ def prepare_database(env: dict) -> None:
 
 
 def start_gunicorn(
-    app: str, port: int, env: dict, *, workers: int, threads: int, log: Path
+    app: str, port: int, env: dict, *, workers: int, threads: int, log: Path, production: bool = False
 ) -> subprocess.Popen:
-    command = [
-        PYTHON, "-m", "gunicorn", app,
-        "--bind", f"127.0.0.1:{port}",
-        "--workers", str(workers),
-        "--worker-class", "gthread",
-        "--threads", str(threads),
-        "--keep-alive", "30",
-        "--backlog", "256",
-        "--log-level", "warning",
-    ]  # fmt: skip
+    if production:
+        # The repository's gunicorn.conf.py, as the README's production command runs it (WEB_* settings).
+        command = [PYTHON, "-m", "gunicorn", "-c", str(ROOT / "gunicorn.conf.py"), app]
+        env = {**env, "WEB_BIND": f"127.0.0.1:{port}"}
+        if workers:
+            env["WEB_WORKERS"] = str(workers)
+        if threads:
+            env["WEB_THREADS"] = str(threads)
+    else:
+        command = [
+            PYTHON, "-m", "gunicorn", app,
+            "--bind", f"127.0.0.1:{port}",
+            "--workers", str(workers),
+            "--worker-class", "gthread",
+            "--threads", str(threads),
+            "--keep-alive", "30",
+            "--backlog", "256",
+            "--log-level", "warning",
+        ]  # fmt: skip
     return subprocess.Popen(
         command, env=env, cwd=ROOT, stdout=log.open("w"), stderr=subprocess.STDOUT, start_new_session=True
     )
@@ -391,10 +441,24 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=5.0, help="measuring time per scenario")
     parser.add_argument("--warmup", type=float, default=1.0, help="warm-up time per scenario")
     parser.add_argument("--concurrency", type=int, nargs="*", default=[1, 16])
-    parser.add_argument("--workers", type=int, default=os.cpu_count() or 2, help="sageint gunicorn workers")
-    parser.add_argument("--threads", type=int, default=8, help="threads per sageint worker")
+    parser.add_argument(
+        "--server",
+        choices=["production", "flags"],
+        default="production",
+        help="production: the repository's gunicorn.conf.py (WEB_* defaults unless --workers/--threads); "
+        "flags: gthread with --workers/--threads given on the command line (the older comparison)",
+    )
+    parser.add_argument("--workers", type=int, default=0, help="web workers (default: the configuration's)")
+    parser.add_argument(
+        "--threads", type=int, default=0, help="threads per web worker (default: the configuration's)"
+    )
     parser.add_argument(
         "--upstream-delay-ms", type=float, default=0.0, help="stub's answer delay (Sage's latency)"
+    )
+    parser.add_argument(
+        "--no-forwarder",
+        action="store_true",
+        help="skip the bare Python forwarder (the limit of a proxy hop)",
     )
     parser.add_argument(
         "--database-url",
@@ -408,6 +472,9 @@ def main() -> None:
     parser.add_argument("--profile", action="store_true", help="with --phases: also cProfile proxied calls")
     parser.add_argument("--keep", action="store_true", help="keep the scratch directory (logs, database)")
     args = parser.parse_args()
+    production = args.server == "production"
+    if not production:
+        args.workers, args.threads = args.workers or os.cpu_count() or 2, args.threads or 8
 
     sys.path.insert(0, str(ROOT / "sdk"))
     from sageint_sdk import mint_user_token
@@ -417,8 +484,9 @@ def main() -> None:
         resources.enter_context(throwaway_postgres_database(args.database_url)) if args.database_url else ""
     )
     scratch = Path(tempfile.mkdtemp(prefix="sageint-bench-"))
-    app_port, upstream_port = free_port(), free_port()
+    app_port, upstream_port, forwarder_port = free_port(), free_port(), free_port()
     env = app_environment(args, scratch, app_port, upstream_port)
+    env["SAGEINT_METRICS_DIR"] = str(scratch / "metrics")
     processes = []
     try:
         prepare_database(env)
@@ -432,33 +500,55 @@ def main() -> None:
         processes.append(
             start_gunicorn(
                 "sageint.wsgi:application", app_port, env,
-                workers=args.workers, threads=args.threads, log=scratch / "sageint.log",
+                workers=args.workers, threads=args.threads, log=scratch / "sageint.log", production=production,
             )
         )  # fmt: skip
+        if not args.no_forwarder:
+            forwarder_env = {**env, "BENCH_UPSTREAM_URL": f"http://127.0.0.1:{upstream_port}/v3.1"}
+            processes.append(
+                start_gunicorn(
+                    "bench.proxy_overhead:forwarder_app", forwarder_port, forwarder_env,
+                    workers=args.workers, threads=args.threads, log=scratch / "forwarder.log", production=production,
+                )
+            )  # fmt: skip
         wait_until_up(f"http://127.0.0.1:{upstream_port}/")
         wait_until_up(f"http://127.0.0.1:{app_port}/api/v1/openapi.json")
 
         direct = (f"http://127.0.0.1:{upstream_port}/v3.1/contacts?email={EMAIL}", {
             "Authorization": f"Bearer {UPSTREAM_TOKEN}", "X-Business": BUSINESS_ID, "Accept": "application/json"})  # fmt: skip
+        forwarded = (
+            f"http://127.0.0.1:{forwarder_port}/contacts?email={EMAIL}",
+            {"Accept": "application/json"},
+        )
         user_token = mint_user_token(USER_TOKEN_SECRET, END_USER_SUB, expires_in=3600)
         proxied = (f"http://127.0.0.1:{app_port}/api/v1/proxy/sageaccounting/contacts?email={EMAIL}", {
             "Authorization": f"Bearer {user_token}", "Accept": "application/json"})  # fmt: skip
         check = requests.get(proxied[0], headers=proxied[1], timeout=10)
         if check.status_code != 200:
             raise SystemExit(f"the proxy answered {check.status_code}: {check.text[:500]}")
+        if not args.no_forwarder:
+            wait_until_up(forwarded[0])
 
+        shape = (
+            f"{args.workers or 'default'} workers x {args.threads or 'default'} threads"
+            if not production or args.workers or args.threads
+            else "gunicorn.conf.py defaults"
+        )
         print(
-            f"sageint bench: {os.cpu_count()} CPUs, sageint gunicorn {args.workers} workers x {args.threads} threads, "
+            f"sageint bench: {os.cpu_count()} CPUs, web server {args.server} ({shape}), "
             f"upstream delay {args.upstream_delay_ms:g} ms, {args.seconds:g} s per scenario, "
             f"database {'PostgreSQL (throwaway database)' if args.database_url else 'SQLite'}"
         )
-        print(f"{'scenario':<22}{'requests':>9}{'errors':>7}{'median ms':>11}{'p95 ms':>9}{'req/s':>9}")
+        print(f"{'scenario':<24}{'requests':>9}{'errors':>7}{'median ms':>11}{'p95 ms':>9}{'req/s':>9}")
         results = {}
         # Not a target, a reference: the same request refused (400, bad path) after authenticating, so
         # sageint's own floor (gunicorn, Django, token and database read) shows without Sage or the log.
         refused = (proxied[0].replace("/contacts?", "/contacts:x?"), proxied[1])
         for clients in args.concurrency:
-            scenarios = [("direct", direct, 200), ("proxied", proxied, 200)]
+            scenarios = [("direct", direct, 200)]
+            if not args.no_forwarder:
+                scenarios.append(("bare forwarder", forwarded, 200))
+            scenarios.append(("proxied", proxied, 200))
             if clients == 1:
                 scenarios.append(("refused (floor)", refused, 400))
             for name, (url, headers), expected in scenarios:
@@ -467,7 +557,7 @@ def main() -> None:
                 )
                 results[(name, clients)] = result
                 print(
-                    f"{name + f' x{clients}':<22}{result['requests']:>9}{result['errors']:>7}"
+                    f"{name + f' x{clients}':<24}{result['requests']:>9}{result['errors']:>7}"
                     f"{result['median_ms']:>11.2f}{result['p95_ms']:>9.2f}{result['rps']:>9.0f}"
                 )
         print()
@@ -477,14 +567,34 @@ def main() -> None:
             added_p95 = proxied_result["p95_ms"] - direct_result["p95_ms"]
             share = proxied_result["rps"] / direct_result["rps"]
             verdicts = []
-            if clients == 1:
+            if clients == 1 and not args.upstream_delay_ms:
                 verdicts.append("target ≤ 2 ms: " + ("met" if added <= 2 else "MISSED"))
-            if clients == 16:
-                verdicts.append("target ≥ 80 %: " + ("met" if share >= 0.8 else "MISSED"))
+            if clients >= 48 and args.upstream_delay_ms:
+                verdicts.append("target ≥ 90 %: " + ("met" if share >= 0.9 else "MISSED"))
             print(
                 f"{clients:>2} client(s): added latency median {added:+.2f} ms, p95 {added_p95:+.2f} ms; "
                 f"proxy throughput {share:.0%} of direct" + (f"  ({'; '.join(verdicts)})" if verdicts else "")
             )
+            if ("bare forwarder", clients) in results:
+                bare = results[("bare forwarder", clients)]
+                own = proxied_result["median_ms"] - bare["median_ms"]
+                bare_share = proxied_result["rps"] / bare["rps"]
+                hop = [
+                    f"bare hop adds {bare['median_ms'] - direct_result['median_ms']:+.2f} ms median",
+                    f"sageint's own work {own:+.2f} ms"
+                    + (
+                        f" (target ≤ 1 ms: {'met' if own <= 1 else 'MISSED'})"
+                        if not args.upstream_delay_ms
+                        else ""
+                    ),
+                    f"throughput {bare_share:.0%} of the bare hop's"
+                    + (
+                        f" (target ≥ 80 %: {'met' if bare_share >= 0.8 else 'MISSED'})"
+                        if clients == 16 and not args.upstream_delay_ms
+                        else ""
+                    ),
+                ]
+                print(f"{'':>12}{'; '.join(hop)}")
         if args.phases:
             print()
             phase_breakdown(

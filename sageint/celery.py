@@ -4,7 +4,7 @@ import os
 
 from celery import Celery
 from celery.beat import PersistentScheduler
-from celery.signals import beat_init
+from celery.signals import beat_init, setup_logging
 from kombu.utils.imports import symbol_by_name
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "sageint.settings")
@@ -12,6 +12,17 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "sageint.settings")
 app = Celery("sageint")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+@setup_logging.connect
+def use_django_logging(**kwargs) -> None:
+    # Workers and beat log like the web processes (settings.LOGGING: JSON lines with request ids, secrets
+    # redacted) instead of Celery's own format.
+    import logging.config
+
+    from django.conf import settings
+
+    logging.config.dictConfig(settings.LOGGING)
 
 
 @app.task(name="sageint.ping")

@@ -58,9 +58,14 @@ INSTALLED_APPS = [
     "records",
     "webhooks",
     "agents",
+    "metrics",  # before django_prometheus: it names the per-process metric files first
+    "django_prometheus",
 ]
 
 MIDDLEWARE = [
+    "health.middleware.ProbeMiddleware",  # /healthz, /readyz, /metrics: before host checks and redirects
+    "sageint.logs.RequestIdMiddleware",
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -70,6 +75,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
 
 ROOT_URLCONF = "sageint.urls"
@@ -112,6 +118,19 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 # request cost more than the rest of a proxied call.
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# PostgreSQL: a connection pool per process (psycopg_pool) instead of one connection per thread, so the web
+# server's many threads (most of them waiting on Sage, see gunicorn.conf.py) need only a few connections: the
+# Sage client hands its thread's connection back to the pool while it waits on Sage. Each process opens at most
+# DATABASE_POOL_MAX_SIZE; 0 turns pooling off (persistent connections per thread, CONN_MAX_AGE).
+DATABASE_POOL_MAX_SIZE = env.int("DATABASE_POOL_MAX_SIZE", default=8)
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and DATABASE_POOL_MAX_SIZE > 0:
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": min(2, DATABASE_POOL_MAX_SIZE),
+        "max_size": DATABASE_POOL_MAX_SIZE,
+        # A thread that cannot get a connection in this time fails its request (500) instead of queueing forever.
+        "timeout": env.float("DATABASE_POOL_TIMEOUT_SECONDS", default=10.0),
+    }
+    DATABASES["default"]["CONN_MAX_AGE"] = 0  # pooled connections go back to the pool after each request
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Accounts (django-allauth) ----------------------------------------------------------------------
@@ -156,6 +175,16 @@ if not DEBUG:
     SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=SITE_URL.startswith("https://"))
     CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    # Plain-http requests are redirected to https when the site is served over https. Probes and the metrics
+    # scraper often call the server directly over http: their paths are exempt.
+    SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=SITE_URL.startswith("https://"))
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
+    # HSTS makes browsers refuse plain http for this long; browsers remember it, so it is switched on by choice
+    # (start small, e.g. 3600, then 31536000). `manage.py check --deploy` passes with no warning once these
+    # three are set.
+    SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=False)
+    SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
 
 # --- Celery -----------------------------------------------------------------------------------------
 # Embedded default: kombu's filesystem transport, so `make run` needs no server yet work still runs in
@@ -209,16 +238,60 @@ CELERY_BEAT_SCHEDULE["health.heartbeat"] = {
 
 # --- Logging: everything to stdout, one line each -------------------------------------------------------
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
+# json: one JSON object per line (time, level, logger, message, request_id, …) for log collectors; plain: for
+# people reading a terminal. Every record carries the request id of the web request (or of the request that
+# started the Celery task) it belongs to; sageint/logs.py.
+LOG_FORMAT = env.str("LOG_FORMAT", default="plain" if DEBUG else "json")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "filters": {"request_id": {"()": "sageint.logs.RequestIdFilter"}},
+    "formatters": {
+        "plain": {
+            "()": "sageint.logs.PlainFormatter",
+            "format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s]: %(message)s",
+        },
+        "json": {"()": "sageint.logs.JsonFormatter"},
+    },
     "handlers": {
-        "stdout": {"class": "logging.StreamHandler", "stream": "ext://sys.stdout", "formatter": "plain"}
+        "stdout": {
+            "class": "logging.StreamHandler",
+            "stream": "ext://sys.stdout",
+            "formatter": LOG_FORMAT,
+            "filters": ["request_id"],
+        }
     },
     "root": {"handlers": ["stdout"], "level": LOG_LEVEL},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+
+# --- Metrics (Prometheus, /metrics) ---------------------------------------------------------------------
+# Every web and worker process writes its counters under this folder and /metrics adds them up (prometheus_client's
+# multiprocess mode); the processes of one machine (or containers sharing it as a volume) must share it. Empty: each
+# process serves only its own numbers.
+SAGEINT_METRICS_DIR = env.str("SAGEINT_METRICS_DIR", default=str(VAR_DIR / "metrics"))
+if SAGEINT_METRICS_DIR:
+    Path(SAGEINT_METRICS_DIR).mkdir(parents=True, exist_ok=True)
+    # prometheus_client reads its folder from the environment, in every process that records metrics.
+    os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", SAGEINT_METRICS_DIR)
+# /metrics answers only with `Authorization: Bearer <token>` when set; without it, only in DEBUG (404 otherwise).
+SAGEINT_METRICS_TOKEN = env.str("SAGEINT_METRICS_TOKEN", default="")
+# Optionally also only from these networks (comma-separated, e.g. 10.0.0.0/8).
+SAGEINT_METRICS_ALLOWED_IPS = env.list("SAGEINT_METRICS_ALLOWED_IPS", default=[])
+PROMETHEUS_EXPORT_MIGRATIONS = False
+
+# --- Production web server (gunicorn.conf.py reads these) -------------------------------------------------
+# Calls through the proxy spend almost all their time waiting on Sage (100-300 ms, up to the read timeout), so
+# each worker process runs many threads: callers waiting on Sage must not queue behind each other.
+WEB_BIND = env.str("WEB_BIND", default=f"0.0.0.0:{env.int('PORT', default=8000)}")
+WEB_WORKERS = env.int("WEB_WORKERS", default=max(2, os.cpu_count() or 1))
+WEB_THREADS = env.int("WEB_THREADS", default=32)
+# Keep idle client connections open this long; above a load balancer's own idle timeout (often 60 s).
+WEB_KEEPALIVE_SECONDS = env.int("WEB_KEEPALIVE_SECONDS", default=75)
+# Restart a worker after this many requests (plus jitter), gracefully; 0 never.
+WEB_MAX_REQUESTS = env.int("WEB_MAX_REQUESTS", default=20000)
+# Proxies trusted for X-Forwarded-For/-Proto (comma-separated addresses, or * behind a private load balancer).
+WEB_FORWARDED_ALLOW_IPS = env.str("WEB_FORWARDED_ALLOW_IPS", default="127.0.0.1,::1")
 
 # Demo data: `bootstrap_demo` prints the demo credentials only in DEBUG or when asked (--print-credentials).
 DEMO_ADMIN_PASSWORD = env.str("DEMO_ADMIN_PASSWORD", default="sageint-admin")

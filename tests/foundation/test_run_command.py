@@ -1,10 +1,12 @@
 """`make run` from a fresh clone starts web, worker and beat, they stay up, a periodic task really fires, and nothing
 is written outside var/: on the embedded default, and on PostgreSQL + Redis (CI's service run)."""
 
+import json
 import os
 import subprocess
 import sys
 import time
+import urllib.request
 import uuid
 
 import pytest
@@ -50,6 +52,8 @@ def check_stack_runs(base_url, checkout, processes, env, database):
     assert f"{base_url}/" in output
 
     wait_for_periodic_task(database, deadline, processes)
+    ready = json.loads(urllib.request.urlopen(f"{base_url}/readyz", timeout=10).read())
+    assert ready["status"] == "ok", ready
 
     # A task sent from another process is picked up by the worker that the run command started.
     sender = subprocess.run(
@@ -106,6 +110,7 @@ def test_make_run_on_postgresql_and_redis(tmp_path):
         )
         try:
             check_stack_runs(base_url, checkout, processes, env, database_url)
-            assert not (checkout / "var").exists()  # nothing needs a local folder on PostgreSQL + Redis
+            # Only the metrics files (shared by the processes of a machine) are written locally on PostgreSQL + Redis.
+            assert {entry.name for entry in (checkout / "var").iterdir()} == {"metrics"}
         finally:
             stop_process_group(processes["make run"][0])
