@@ -220,7 +220,15 @@ def prepare_database(env: dict) -> None:
 
 
 def start_gunicorn(
-    app: str, port: int, env: dict, *, workers: int, threads: int, log: Path, production: bool = False
+    app: str,
+    port: int,
+    env: dict,
+    *,
+    workers: int,
+    threads: int,
+    log: Path,
+    production: bool = False,
+    worker_class: str = "gthread",
 ) -> subprocess.Popen:
     if production:
         # The repository's gunicorn.conf.py, as the README's production command runs it (WEB_* settings).
@@ -235,8 +243,9 @@ def start_gunicorn(
             PYTHON, "-m", "gunicorn", app,
             "--bind", f"127.0.0.1:{port}",
             "--workers", str(workers),
-            "--worker-class", "gthread",
+            "--worker-class", worker_class,
             "--threads", str(threads),
+            "--worker-connections", str(threads),
             "--keep-alive", "30",
             "--backlog", "256",
             "--log-level", "warning",
@@ -448,6 +457,11 @@ def main() -> None:
         help="production: the repository's gunicorn.conf.py (WEB_* defaults unless --workers/--threads); "
         "flags: gthread with --workers/--threads given on the command line (the older comparison)",
     )
+    parser.add_argument(
+        "--worker-class",
+        default="gthread",
+        help="with --server flags: gunicorn worker class (gthread, gevent…)",
+    )
     parser.add_argument("--workers", type=int, default=0, help="web workers (default: the configuration's)")
     parser.add_argument(
         "--threads", type=int, default=0, help="threads per web worker (default: the configuration's)"
@@ -501,6 +515,7 @@ def main() -> None:
             start_gunicorn(
                 "sageint.wsgi:application", app_port, env,
                 workers=args.workers, threads=args.threads, log=scratch / "sageint.log", production=production,
+                worker_class=args.worker_class,
             )
         )  # fmt: skip
         if not args.no_forwarder:
@@ -509,6 +524,7 @@ def main() -> None:
                 start_gunicorn(
                     "bench.proxy_overhead:forwarder_app", forwarder_port, forwarder_env,
                     workers=args.workers, threads=args.threads, log=scratch / "forwarder.log", production=production,
+                    worker_class=args.worker_class,
                 )
             )  # fmt: skip
         wait_until_up(f"http://127.0.0.1:{upstream_port}/")

@@ -270,10 +270,12 @@ LOGGING = {
 # multiprocess mode); the processes of one machine (or containers sharing it as a volume) must share it. Empty: each
 # process serves only its own numbers.
 SAGEINT_METRICS_DIR = env.str("SAGEINT_METRICS_DIR", default=str(VAR_DIR / "metrics"))
+# prometheus_client reads its folder from the environment, in every process that records metrics.
 if SAGEINT_METRICS_DIR:
     Path(SAGEINT_METRICS_DIR).mkdir(parents=True, exist_ok=True)
-    # prometheus_client reads its folder from the environment, in every process that records metrics.
-    os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", SAGEINT_METRICS_DIR)
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = SAGEINT_METRICS_DIR
+else:
+    os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
 # /metrics answers only with `Authorization: Bearer <token>` when set; without it, only in DEBUG (404 otherwise).
 SAGEINT_METRICS_TOKEN = env.str("SAGEINT_METRICS_TOKEN", default="")
 # Optionally also only from these networks (comma-separated, e.g. 10.0.0.0/8).

@@ -16,3 +16,9 @@ os.environ.setdefault("RECORDS_SYNC_ON_CONNECT", "0")
 os.environ.setdefault("RECORDS_SYNC_READ_AHEAD", "0")
 # Webhook tests (and the service run's worker) deliver to receivers on 127.0.0.1; the SSRF tests switch this off.
 os.environ.setdefault("WEBHOOK_ALLOW_PRIVATE_TARGETS", "1")
+# Metrics files of this test run only (prometheus_client's multiprocess folder): counters of another run on the same
+# checkout must not add up with this one's.
+if "SAGEINT_METRICS_DIR" not in os.environ:
+    import tempfile
+
+    os.environ["SAGEINT_METRICS_DIR"] = tempfile.mkdtemp(prefix="sageint-test-metrics-")
