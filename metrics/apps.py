@@ -1,4 +1,4 @@
-from django.apps import AppConfig
+from django.apps import AppConfig, apps
 
 
 class MetricsConfig(AppConfig):
@@ -36,6 +36,11 @@ class MetricsConfig(AppConfig):
             celery_signals.worker_process_shutdown.connect(
                 listeners.worker_process_ended, dispatch_uid="metrics.worker_ended"
             )
+        # Families of features that exist in this installation only.
+        if apps.is_installed("workflows"):
+            from workflows.signals import workflow_run_finished
+
+            workflow_run_finished.connect(listeners.count_workflow_run, dispatch_uid="metrics.workflow_run")
         # Every answer of the one Sage session (proxy, sync, workflows…), retried attempts included.
         hooks = http_session.shared_session().hooks["response"]
         if listeners.count_throttled_answers not in hooks:

@@ -31,3 +31,8 @@ tasks = Counter(
     "Celery tasks finished by the workers, by task name and outcome (succeeded, failed, retried).",
     ["task", "outcome"],
 )
+workflow_runs = Counter(
+    "sageint_workflow_runs",
+    "Workflow runs finished, by final status (succeeded, failed, cancelled).",
+    ["status"],
+)

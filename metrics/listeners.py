@@ -4,6 +4,7 @@ connection audit trail, and every answer of the shared Sage session."""
 import re
 
 from django.conf import settings
+from django.db import transaction
 
 from connections.models import ConnectionEvent
 
@@ -59,3 +60,9 @@ def count_task_outcome(outcome: str):
 task_succeeded = count_task_outcome("succeeded")
 task_failed = count_task_outcome("failed")
 task_retried = count_task_outcome("retried")
+
+
+def count_workflow_run(*, run, **kwargs) -> None:
+    """workflows.signals.workflow_run_finished arrives inside the transaction saving the status: count on commit."""
+    status = run.status
+    transaction.on_commit(lambda: families.workflow_runs.labels(status=status).inc())

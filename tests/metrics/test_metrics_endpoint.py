@@ -180,3 +180,17 @@ def test_celery_tasks_are_counted_by_name_and_outcome(client):
     failed = {"task": "tests.always_fails", "outcome": "failed"}
     assert value(after, name, **succeeded) == value(before, name, **succeeded) + 1
     assert value(after, name, **failed) == value(before, name, **failed) + 1
+
+
+def test_workflow_runs_are_counted_by_final_status_once_saved(client, django_capture_on_commit_callbacks):
+    from workflows.models import Run
+    from workflows.signals import workflow_run_finished
+
+    before = scrape(client)
+    with django_capture_on_commit_callbacks(execute=True):
+        workflow_run_finished.send(sender=Run, run=Run(status=Run.Status.FAILED))
+    with django_capture_on_commit_callbacks(execute=False):  # rolled back: never counted
+        workflow_run_finished.send(sender=Run, run=Run(status=Run.Status.FAILED))
+    after = scrape(client)
+    name = "sageint_workflow_runs_total"
+    assert value(after, name, status="failed") == value(before, name, status="failed") + 1
