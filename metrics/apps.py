@@ -41,6 +41,10 @@ class MetricsConfig(AppConfig):
             from workflows.signals import workflow_run_finished
 
             workflow_run_finished.connect(listeners.count_workflow_run, dispatch_uid="metrics.workflow_run")
+        if apps.is_installed("records"):
+            from records.signals import sync_run_finished
+
+            sync_run_finished.connect(listeners.count_sync_run, dispatch_uid="metrics.sync_run")
         # Every answer of the one Sage session (proxy, sync, workflows…), retried attempts included.
         hooks = http_session.shared_session().hooks["response"]
         if listeners.count_throttled_answers not in hooks:

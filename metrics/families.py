@@ -36,3 +36,8 @@ workflow_runs = Counter(
     "Workflow runs finished, by final status (succeeded, failed, cancelled).",
     ["status"],
 )
+sync_runs = Counter(
+    "sageint_sync_runs",
+    "Record syncs finished, by kind (full, incremental) and final status (succeeded, failed).",
+    ["kind", "status"],
+)

@@ -66,3 +66,9 @@ def count_workflow_run(*, run, **kwargs) -> None:
     """workflows.signals.workflow_run_finished arrives inside the transaction saving the status: count on commit."""
     status = run.status
     transaction.on_commit(lambda: families.workflow_runs.labels(status=status).inc())
+
+
+def count_sync_run(*, sync_run, **kwargs) -> None:
+    """records.signals.sync_run_finished arrives inside the transaction saving the status: count on commit."""
+    kind, status = sync_run.kind, sync_run.status
+    transaction.on_commit(lambda: families.sync_runs.labels(kind=kind, status=status).inc())

@@ -7,13 +7,14 @@ Served only when protected or in development: with SAGEINT_METRICS_TOKEN set, ca
 import hmac
 import ipaddress
 
+from django.apps import apps
 from django.conf import settings
 from django.http import HttpResponse, JsonResponse
 from django.views.decorators.cache import never_cache
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, generate_latest
 from prometheus_client.multiprocess import MultiProcessCollector
 
-from .collectors import ConnectionStates
+from .collectors import ConnectionStates, SyncLag
 
 
 def _refused(status: int, code: str, message: str) -> JsonResponse:
@@ -43,6 +44,8 @@ def metrics(request):
             return _refused(401, "unauthenticated", "Send Authorization: Bearer <SAGEINT_METRICS_TOKEN>.")
     from_database = CollectorRegistry()
     from_database.register(ConnectionStates())
+    if apps.is_installed("records"):
+        from_database.register(SyncLag())
     if settings.SAGEINT_METRICS_DIR:
         processes = CollectorRegistry()
         MultiProcessCollector(processes, path=str(settings.SAGEINT_METRICS_DIR))

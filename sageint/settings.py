@@ -118,11 +118,12 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 # request cost more than the rest of a proxied call.
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
-# PostgreSQL: a connection pool per process (psycopg_pool) instead of one connection per thread, so the web
-# server's many threads (most of them waiting on Sage, see gunicorn.conf.py) need only a few connections: the
-# Sage client hands its thread's connection back to the pool while it waits on Sage. Each process opens at most
-# DATABASE_POOL_MAX_SIZE; 0 turns pooling off (persistent connections per thread, CONN_MAX_AGE).
-DATABASE_POOL_MAX_SIZE = env.int("DATABASE_POOL_MAX_SIZE", default=8)
+# PostgreSQL: a connection pool per process (psycopg_pool) instead of a persistent connection per thread. The pool
+# opens connections only while they are in use at once, and the Sage client hands its thread's connection back
+# while it waits on Sage (100-300 ms against about a millisecond of queries), so the web server's many threads need
+# few connections (see gunicorn.conf.py). The cap defaults to one per web thread: threads waiting for a token
+# refresh's row lock each hold theirs, and none may starve the thread that holds the lock. 0: no pool.
+DATABASE_POOL_MAX_SIZE = env.int("DATABASE_POOL_MAX_SIZE", default=env.int("WEB_THREADS", default=32))
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and DATABASE_POOL_MAX_SIZE > 0:
     DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
         "min_size": min(2, DATABASE_POOL_MAX_SIZE),

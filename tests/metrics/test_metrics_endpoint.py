@@ -194,3 +194,44 @@ def test_workflow_runs_are_counted_by_final_status_once_saved(client, django_cap
     after = scrape(client)
     name = "sageint_workflow_runs_total"
     assert value(after, name, status="failed") == value(before, name, status="failed") + 1
+
+
+def test_sync_runs_are_counted_by_kind_and_final_status_once_saved(
+    client, django_capture_on_commit_callbacks
+):
+    from records.models import SyncRun
+    from records.signals import sync_run_finished
+
+    before = scrape(client)
+    with django_capture_on_commit_callbacks(execute=True):
+        sync_run_finished.send(sender=SyncRun, sync_run=SyncRun(kind="incremental", status="failed"))
+    after = scrape(client)
+    name = "sageint_sync_runs_total"
+    labels = {"kind": "incremental", "status": "failed"}
+    assert value(after, name, **labels) == value(before, name, **labels) + 1
+
+
+def test_sync_lag_is_the_age_of_the_stalest_active_connections_last_good_sync(client):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from records.models import SyncRun
+
+    assert value(scrape(client), "sageint_sync_lag_seconds") == 0  # nothing synced yet
+    now = timezone.now()
+    for index, (status, synced_ago) in enumerate(
+        [("active", 600), ("active", 60), ("reconnect_required", 9000)]
+    ):
+        end_user = EndUser.objects.create(kind=EndUser.Kind.EXTERNAL, external_id=f"lag-{index}")
+        connection = Connection.objects.create(end_user=end_user, client_id="c", status=status)
+        for ago in (synced_ago, synced_ago + 3600):
+            SyncRun.objects.create(
+                connection=connection,
+                end_user=end_user,
+                business_id="b",
+                kind="incremental",
+                status="succeeded",
+                finished_at=now - timedelta(seconds=ago),
+            )
+    assert 600 <= value(scrape(client), "sageint_sync_lag_seconds") < 700
