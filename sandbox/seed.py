@@ -541,8 +541,13 @@ def seed_demo_world() -> list[Business]:
                 statuses=STATUS_CYCLE,
                 demo=DEMO_CONTACTS.get(key),
             ).write()
-        if contacts and not GenericRecord.objects.filter(business=business).exists():
-            # A few records in every other resource of Sage's description (products, purchase invoices, …).
+        if (
+            contacts
+            and business.subscription_active
+            and not GenericRecord.objects.filter(business=business).exists()
+        ):
+            # A few records in every other resource of Sage's description (products, purchase invoices, …); not
+            # for a business without a subscription, whose API answers 401 anyway.
             seed_generic_resources(
                 business=business, per_resource=GENERIC_RECORDS_PER_RESOURCE, epoch=SEED_EPOCH
             )

@@ -388,3 +388,5 @@ def test_demo_seed_puts_a_few_records_in_every_writable_resource(sage):
     assert quote["quote_number"] == "SQ-1"
     assert quote["displayed_as"] == "SQ-1"
     assert quote["contact"]["displayed_as"].startswith(DEMO_CONTACTS["demo-trading"].name)
+    # Not for the business without a subscription: its API answers 401 anyway.
+    assert not GenericRecord.objects.filter(business__subscription_active=False, resource="products").exists()
