@@ -1,5 +1,6 @@
-"""Request bodies checked against the catalogue: required fields, types, formats, maxLengths, minimum/maximum and
-ids that must name a live record of the right resource. Every problem is collected, so one 422 names them all,
+"""Request bodies checked against the catalogue: required fields, types, formats, maxLengths (with
+sandbox/validation.py, as the hand-written resources), minimum/maximum and ids that must name a live record of the
+right resource. Every problem is collected, so one 422 names them all,
 each with its field in `$source` (nested ones as `invoice_lines[0].ledger_account_id`).
 
 Sage's description declares no enums; the fields that take one of a fixed set of values are the `…_id`s of code
@@ -11,6 +12,7 @@ from django.utils.dateparse import parse_date, parse_datetime
 from sandbox.amounts import InvalidAmount, to_decimal
 from sandbox.models import Business
 from sandbox.resources.common import Validator
+from sandbox.validation import FieldLimits
 
 from .references import find_link
 
@@ -21,7 +23,21 @@ def validate_body(*, business: Business, schema: dict, body: dict, partial: bool
     `partial` (a PUT): required fields may be left out; what is given is checked all the same."""
     validator = Validator()
     _check_object(validator, business, schema, body, prefix="", partial=partial)
+    validator.max_lengths(body, field_limits(schema))
     validator.raise_if_any()
+
+
+def field_limits(schema: dict) -> FieldLimits:
+    """The catalogue's maxLengths of a body as sandbox/validation.py's limits table (nested objects and lists too)."""
+    limits = {}
+    for name, field in schema["fields"].items():
+        nested = field.get("properties") or field.get("items")
+        if nested and "fields" in nested:
+            if nested_limits := field_limits(nested):
+                limits[name] = nested_limits
+        elif "maxLength" in field:
+            limits[name] = field["maxLength"]
+    return limits
 
 
 def _missing(value) -> bool:
@@ -88,9 +104,6 @@ def _check_scalar(validator: Validator, name: str, field: dict, value, *, source
             return False
         if field.get("format") == "date-time" and parse_datetime(value) is None and parse_date(value) is None:
             validator.error(source, f"{name} is not a valid date-time (ISO 8601)")
-            return False
-        if "maxLength" in field and len(value) > field["maxLength"]:
-            validator.error(source, f"{name} is too long (maximum is {field['maxLength']} characters)")
             return False
         return True
     if kind in ("number", "integer"):

@@ -78,6 +78,21 @@ def test_a_field_longer_than_its_max_length_is_refused(sage, product_body):
     assert "255" in errors["item_code"]["$message"]
 
 
+def test_a_nested_field_longer_than_its_max_length_is_named_with_its_path(sage, books):
+    line = {"ledger_account_id": books.sales_ledgers[0].id, "debit": "1", "credit": "0"}
+    body = {
+        "date": "2025-03-01",
+        "reference": "J",
+        "journal_lines": [line],
+        "journal_code": {"name": "n" * 256},
+    }
+
+    errors = errors_by_source(sage("post", "/journals", json={"journal": body}))
+
+    assert set(errors) == {"journal_code.name"}
+    assert errors["journal_code.name"]["$message"] == "name is too long (maximum is 255 characters)"
+
+
 def test_a_value_of_the_wrong_type_is_refused(sage, product_body):
     body = {**product_body, "cost_price": "four", "active": "yes", "sales_prices": [{"price": []}]}
 
