@@ -162,7 +162,9 @@ class Run(models.Model):
 
     FINISHED = (Status.SUCCEEDED, Status.FAILED, Status.CANCELLED)
 
-    workflow = models.ForeignKey(Workflow, on_delete=models.CASCADE, related_name="runs")
+    # PROTECT: a workflow with runs cannot be deleted, so its history is never lost with it (disable it instead;
+    # the retention prune removes old finished runs, after which it can go).
+    workflow = models.ForeignKey(Workflow, on_delete=models.PROTECT, related_name="runs")
     end_user = models.ForeignKey(EndUser, on_delete=models.CASCADE, related_name="workflow_runs")
     trigger = models.CharField(max_length=20, choices=Trigger.choices)
     event_name = models.CharField(max_length=100, blank=True)

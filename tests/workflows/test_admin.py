@@ -202,3 +202,24 @@ def test_queued_runs_can_be_cancelled_but_started_ones_are_left_to_finish(
     assert queued.status == Run.Status.CANCELLED
     assert set(queued.step_runs.values_list("status", flat=True)) == {"skipped"}
     assert started.status == Run.Status.RUNNING
+
+
+def test_a_workflow_with_runs_cannot_be_deleted_so_its_history_stays(
+    admin_browser, connected_end_user, example_workflow
+):
+    run = queued_run(example_workflow, connected_end_user)
+    url = reverse("admin:workflows_workflow_delete", args=[example_workflow.pk])
+
+    page = admin_browser.get(url)
+    assert page.status_code == 200
+    assert "protected related objects" in page.content.decode()
+
+    admin_browser.post(url, {"post": "yes"})
+    assert Workflow.objects.filter(pk=example_workflow.pk).exists()
+    assert Run.objects.filter(pk=run.pk).exists()
+
+
+def test_a_workflow_without_runs_can_still_be_deleted(admin_browser, example_workflow):
+    url = reverse("admin:workflows_workflow_delete", args=[example_workflow.pk])
+    admin_browser.post(url, {"post": "yes"})
+    assert not Workflow.objects.filter(pk=example_workflow.pk).exists()
