@@ -7,6 +7,7 @@ import os
 import re
 import socket
 
+from django.conf import settings
 from prometheus_client import values
 from prometheus_client.multiprocess import mark_process_dead
 
@@ -21,7 +22,8 @@ def process_identifier(pid: int | None = None) -> str:
 
 def use_process_identifier() -> None:
     """Name this process's files host-pid instead of pid; must run before the first metric is created."""
-    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    # Settings export SAGEINT_METRICS_DIR as prometheus_client's PROMETHEUS_MULTIPROC_DIR; read the setting itself.
+    if settings.SAGEINT_METRICS_DIR:
         values.ValueClass = values.MultiProcessValue(process_identifier=process_identifier)
 
 
