@@ -35,6 +35,8 @@ SITE_URL = env.str(
     "SITE_URL", default=f"http://{env.str('HOST', default='127.0.0.1')}:{env.int('PORT', default=8000)}"
 ).rstrip("/")
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[SITE_URL])
+# The branded "form could not be sent" page (templates/403_csrf.html) instead of Django's developer page.
+CSRF_FAILURE_VIEW = "sageint.views.csrf_failure"
 
 INSTALLED_APPS = [
     "django.contrib.admin",
