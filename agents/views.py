@@ -11,23 +11,20 @@ from django.views.decorators.csrf import csrf_exempt
 
 from agents import mcp_bridge, mcp_server, tool_calls
 from api.auth import authenticate_end_user
-from api.errors import error_response
 from api.models import RequestLog
-from api.views import ProxiedResponse, api_endpoint, read_json_body
+from api.views import ProxiedResponse, allowed_methods, api_endpoint, read_json_body
 
 
 @api_endpoint
+@allowed_methods("GET")
 def tools_view(request):
-    if request.method != "GET":
-        return _method_not_allowed("GET")
     authenticate_end_user(request)
     return JsonResponse({"tools": [tool.function_spec() for tool in tool_calls.exposed_tools()]})
 
 
 @api_endpoint
+@allowed_methods("POST")
 def tool_call_view(request, name: str):
-    if request.method != "POST":
-        return _method_not_allowed("POST")
     end_user = authenticate_end_user(request)
     body = read_json_body(request)
     arguments = json.loads(body) if body else {}
@@ -50,12 +47,6 @@ def tool_call_view(request, name: str):
     return ProxiedResponse(
         json.dumps({"output": output}), content_type="application/json", after_send=deferred_log
     )
-
-
-def _method_not_allowed(allowed: str) -> JsonResponse:
-    response = error_response(405, "method_not_allowed", f"Use {allowed}.")
-    response["Allow"] = allowed
-    return response
 
 
 @csrf_exempt

@@ -21,6 +21,8 @@ from django.urls import reverse
 
 from api.models import RequestLog
 from connections.models import Connection, ConnectionEvent, EndUser
+from records import selectors, sync
+from records.models import SyncRun
 
 MAX_PAGE_SIZE = 200
 DEFAULT_PAGE_SIZE = 50
@@ -31,6 +33,15 @@ _NOT_AN_UPDATE = ConnectionEvent.Kind.REFRESHED
 
 class InvalidQuery(ValueError):
     """A filter or cursor the caller sent cannot be used; the message says which and why."""
+
+
+class SyncNotStarted(RuntimeError):
+    """A sync cannot start now; `code` says why (the API's 409)."""
+
+    def __init__(self, code: str, message: str):
+        super().__init__(message)
+        self.code = code
+        self.message = message
 
 
 class ConnectLinksUnavailable(RuntimeError):
@@ -84,18 +95,29 @@ def list_connections(
     return page, None
 
 
-def get_connection(end_user_id: str) -> Connection | None:
+def get_connection(connection_id: int) -> Connection | None:
+    return company_connections().filter(pk=connection_id).first()
+
+
+def connection_for_end_user(end_user_id: str) -> Connection | None:
     return company_connections().filter(end_user__external_id=end_user_id).first()
-
-
-def company_end_user(end_user_id: str) -> EndUser | None:
-    return EndUser.objects.filter(kind=EndUser.Kind.EXTERNAL, external_id=end_user_id).first()
 
 
 def connection_data(connection: Connection) -> dict:
     """The JSON the API and the webhooks give for a connection."""
+    return connections_data([connection])[0]
+
+
+def connections_data(connections: list[Connection]) -> list[dict]:
+    """The JSON of each connection, their sync status read in a fixed handful of queries."""
+    statuses = selectors.sync_statuses(connections)
+    return [_connection_json(connection, statuses[connection.pk]) for connection in connections]
+
+
+def _connection_json(connection: Connection, sync: selectors.SyncStatus) -> dict:
     end_user = connection.end_user
     return {
+        "id": connection.pk,
         "end_user_id": end_user.external_id,
         "end_user_name": end_user.display_name,
         "state": connection.status,
@@ -115,7 +137,47 @@ def connection_data(connection: Connection) -> dict:
         "last_used_at": _iso(getattr(connection, "last_used_at", None)),
         "last_refreshed_at": _iso(connection.last_refreshed_at),
         "last_error": connection.last_refresh_error or None,
+        "sync": {
+            "last_run": _sync_run_json(sync),
+            "next_sync_at": _iso(sync.next_sync_at),
+        },
     }
+
+
+def _sync_run_json(sync: selectors.SyncStatus) -> dict | None:
+    if sync.last_run is None:
+        return None
+    return selectors.sync_run_as_json(sync.last_run, pages_done=sync.pages_done, pages_total=sync.pages_total)
+
+
+def start_sync(connection: Connection, *, full: bool) -> dict:
+    """Start a sync of the connection now (as the admin's "Sync now" does); returns the new run's JSON.
+
+    Raises SyncNotStarted when the connection cannot be synced now: it must be connected again, has no business
+    chosen, or a sync of it is already running (one at a time per connection).
+    """
+    if not connection.is_active:
+        raise SyncNotStarted(
+            "reconnect_required",
+            " ".join(
+                [
+                    "The user must connect Sage again before this connection can be synced.",
+                    connection.reconnect_reason,
+                ]
+            ).strip(),
+        )
+    if not connection.business_id:
+        raise SyncNotStarted("no_business", "No Sage business is chosen for this connection yet.")
+    run = sync.start_sync(connection=connection, kind=SyncRun.Kind.FULL if full else None, trigger="api")
+    if run is None:
+        running = sync.running_run(connection.pk)
+        which = f"Sync run {running.pk}" if running else "A sync"
+        raise SyncNotStarted(
+            "sync_running",
+            f"{which} of this connection is still running (one at a time); its progress is in the "
+            "connection's sync.last_run.",
+        )
+    return _sync_run_json(selectors.sync_statuses([connection])[connection.pk])
 
 
 def connect_link(*, end_user_id: str, name: str = "", email: str = "", expires_in: int) -> dict:

@@ -6,8 +6,8 @@ Views parse the request, call one function of api/management.py or connections/s
 from __future__ import annotations
 
 import functools
-import json
 import logging
+import re
 from datetime import UTC
 
 from django.conf import settings
@@ -16,8 +16,8 @@ from django.utils.dateparse import parse_datetime
 from django.utils.timezone import is_naive, make_aware
 
 from api import management
-from api.errors import ApiError, error_response
-from api.views import api_endpoint
+from api.errors import ApiError
+from api.views import allowed_methods, api_endpoint, read_json_object
 from connections import services
 from projects.auth import authenticate_api_key
 
@@ -27,6 +27,8 @@ STATES = ("active", "reconnect_required")
 MAX_END_USER_ID_LENGTH = 255
 CONNECT_LINK_SECONDS = (60, 7 * 24 * 3600)  # shortest and longest lifetime a caller may ask for
 DEFAULT_CONNECT_LINK_SECONDS = 3600
+MAX_BODY_BYTES = 16 * 1024  # the bodies here are a few small fields
+_ID = re.compile(r"[0-9]{1,18}")  # ASCII digits only (str.isdigit takes "²"), and within a 64-bit integer
 
 
 def longest_connect_link_seconds() -> int:
@@ -39,12 +41,9 @@ def management_endpoint(*methods: str):
 
     def decorate(view):
         @api_endpoint
+        @allowed_methods(*methods)
         @functools.wraps(view)
         def wrapper(request, *args, **kwargs):
-            if request.method not in methods:
-                response = error_response(405, "method_not_allowed", f"Use {' or '.join(methods)}.")
-                response["Allow"] = ", ".join(methods)
-                return response
             request.api_key = authenticate_api_key(request)
             try:
                 return view(request, *args, **kwargs)
@@ -66,20 +65,36 @@ def connections_list(request):
     page, next_cursor = management.list_connections(
         filters=filters, cursor=request.GET.get("cursor") or None, limit=_limit(request.GET.get("limit"))
     )
-    return JsonResponse(
-        {"data": [management.connection_data(connection) for connection in page], "next_cursor": next_cursor}
-    )
+    return JsonResponse({"data": management.connections_data(page), "next_cursor": next_cursor})
 
 
 @management_endpoint("GET", "DELETE")
-def connection_detail(request, end_user_id: str):
-    connection = management.get_connection(end_user_id)
-    if connection is None:
-        raise ApiError(404, "not_connected", f"End user {end_user_id!r} has no Sage connection.")
+def connection_detail(request, connection_id: str):
+    connection = _connection(connection_id)
     if request.method == "DELETE":
         revoked = services.disconnect(end_user=connection.end_user)
-        return JsonResponse({"end_user_id": end_user_id, "disconnected": True, "revoked_at_sage": revoked})
+        return JsonResponse(
+            {
+                "id": connection.pk,
+                "end_user_id": connection.end_user.external_id,
+                "disconnected": True,
+                "revoked_at_sage": revoked,
+            }
+        )
     return JsonResponse(management.connection_data(connection))
+
+
+@management_endpoint("POST")
+def connection_syncs(request, connection_id: str):
+    connection = _connection(connection_id)
+    full = _json_object(request).get("full", False)
+    if not isinstance(full, bool):
+        raise ApiError(400, "invalid_request", "'full' must be true or false.")
+    try:
+        run = management.start_sync(connection, full=full)
+    except management.SyncNotStarted as refused:
+        raise ApiError(409, refused.code, refused.message) from None
+    return JsonResponse(run, status=202)
 
 
 @management_endpoint("POST")
@@ -143,18 +158,24 @@ def _datetime(value: str | None, name: str):
 def _limit(value: str | None) -> int:
     if value is None or value == "":
         return management.DEFAULT_PAGE_SIZE
-    if not value.isdigit() or not 1 <= int(value) <= management.MAX_PAGE_SIZE:
+    if not _ID.fullmatch(value) or not 1 <= int(value) <= management.MAX_PAGE_SIZE:
         raise ApiError(
             400, "invalid_request", f"'limit' must be a whole number from 1 to {management.MAX_PAGE_SIZE}."
         )
     return int(value)
 
 
+def _connection(connection_id: str):
+    connection = management.get_connection(int(connection_id)) if _ID.fullmatch(connection_id) else None
+    if connection is None:
+        raise ApiError(
+            404,
+            "unknown_connection",
+            f"There is no connection {connection_id!r}: it was disconnected, or this is not a connection id "
+            "(the `id` of a connection; find a user's with GET /api/v1/connections?end_user_id=…).",
+        )
+    return connection
+
+
 def _json_object(request) -> dict:
-    try:
-        body = json.loads(request.body or b"{}")
-    except ValueError:
-        raise ApiError(400, "invalid_json", "The request body is not valid JSON.") from None
-    if not isinstance(body, dict):
-        raise ApiError(400, "invalid_json", "The request body must be a JSON object.")
-    return body
+    return read_json_object(request, max_bytes=MAX_BODY_BYTES)

@@ -88,13 +88,20 @@ _KEY_ERRORS = {
     "405": _error("Method not offered on this path (`method_not_allowed`)."),
     "500": _error("sageint itself failed (`internal_error`); the details are in its log."),
 }
-_END_USER_ID = {
-    "name": "end_user_id",
+_CONNECTION_ID = {
+    "name": "connection_id",
     "in": "path",
     "required": True,
-    "description": "Your user's id: the `sub` of the user tokens and connect links you sign.",
-    "schema": {"type": "string", "maxLength": 255},
+    "description": (
+        "The connection's `id` (in every connection this API and the webhooks give). Find a user's with "
+        "`GET /connections?end_user_id=…`: end user ids may hold `/` and other characters a path cannot carry."
+    ),
+    "schema": {"type": "integer", "minimum": 1},
 }
+_UNKNOWN_CONNECTION = _error(
+    "No connection has this id: it was disconnected, the id is wrong, or it is not a connection id "
+    "(`unknown_connection`)."
+)
 
 
 def _json(schema_name: str, description: str) -> dict:
@@ -117,7 +124,6 @@ def _management(operation_id: str, summary: str, responses: dict, **extra) -> di
 
 
 def _management_paths() -> dict:
-    not_connected = _error("This end user has no Sage connection (`not_connected`).")
     return {
         "/connections": {
             "get": _management(
@@ -134,7 +140,13 @@ def _management_paths() -> dict:
                         "required": False,
                         "schema": {"type": "string", "enum": ["active", "reconnect_required"]},
                     },
-                    {"name": "end_user_id", "in": "query", "required": False, "schema": {"type": "string"}},
+                    {
+                        "name": "end_user_id",
+                        "in": "query",
+                        "required": False,
+                        "description": "Only this user's connection (at most one): any characters, URL-encoded.",
+                        "schema": {"type": "string"},
+                    },
                     {
                         "name": "updated_since",
                         "in": "query",
@@ -153,12 +165,12 @@ def _management_paths() -> dict:
                 ],
             )
         },
-        "/connections/{end_user_id}": {
+        "/connections/{connection_id}": {
             "get": _management(
                 "get_connection",
-                "One user's connection: state, business, Sage user, last use, last error",
-                {"200": _json("Connection", "The connection."), "404": not_connected},
-                parameters=[_END_USER_ID],
+                "One connection: state, business, Sage user, last use, last error, sync status",
+                {"200": _json("Connection", "The connection."), "404": _UNKNOWN_CONNECTION},
+                parameters=[_CONNECTION_ID],
             ),
             "delete": _management(
                 "disconnect",
@@ -167,10 +179,39 @@ def _management_paths() -> dict:
                     "200": _json(
                         "Disconnected", "Disconnected; `revoked_at_sage` says whether Sage confirmed."
                     ),
-                    "404": not_connected,
+                    "404": _UNKNOWN_CONNECTION,
                 },
-                parameters=[_END_USER_ID],
+                parameters=[_CONNECTION_ID],
             ),
+        },
+        "/connections/{connection_id}/syncs": {
+            "post": _management(
+                "start_sync",
+                "Start a sync of the connection's Sage records now (contacts, sales invoices, payments)",
+                {
+                    "202": _json(
+                        "SyncRun",
+                        "Started: the run, queued for the workers. Follow it in the connection's `sync.last_run`; "
+                        "`sync.succeeded` or `sync.failed` is sent when it ends.",
+                    ),
+                    "400": _error(
+                        "A body that is not a JSON object (`invalid_json`) or a `full` that is not a boolean "
+                        "(`invalid_request`)."
+                    ),
+                    "404": _UNKNOWN_CONNECTION,
+                    "409": _error(
+                        "Not started: a sync of this connection is still running (`sync_running`; one at a time), "
+                        "the user must connect Sage again (`reconnect_required`), or no business is chosen yet "
+                        "(`no_business`)."
+                    ),
+                    "413": _error("A body larger than 16 KiB (`body_too_large`)."),
+                },
+                parameters=[_CONNECTION_ID],
+                requestBody={
+                    "required": False,
+                    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/SyncRequest"}}},
+                },
+            )
         },
         "/connect-links": {
             "post": _management(
@@ -181,6 +222,7 @@ def _management_paths() -> dict:
                     "400": _error(
                         "A body that is not a JSON object (`invalid_json`) or bad fields (`invalid_request`)."
                     ),
+                    "413": _error("A body larger than 16 KiB (`body_too_large`)."),
                     "503": _error("SAGEINT_USER_TOKEN_SECRET is not set on this sageint (`not_configured`)."),
                 },
                 requestBody={
@@ -198,7 +240,29 @@ _DATE_TIME = {"type": ["string", "null"], "format": "date-time"}
 _MANAGEMENT_SCHEMAS = {
     "Connection": {
         "type": "object",
+        "required": [
+            "id",
+            "end_user_id",
+            "end_user_name",
+            "state",
+            "reconnect_reason",
+            "business",
+            "businesses",
+            "sage_user",
+            "scopes",
+            "connected_at",
+            "updated_at",
+            "last_used_at",
+            "last_refreshed_at",
+            "last_error",
+            "sync",
+        ],
         "properties": {
+            "id": {
+                "type": "integer",
+                "description": "Addresses the connection in this API's paths; a user who disconnects and "
+                "connects again gets a new one.",
+            },
             "end_user_id": {"type": "string"},
             "end_user_name": {"type": "string"},
             "state": {"type": "string", "enum": ["active", "reconnect_required"]},
@@ -231,6 +295,87 @@ _MANAGEMENT_SCHEMAS = {
                 "type": ["string", "null"],
                 "description": "The last failed token refresh, if any.",
             },
+            "sync": {
+                "type": "object",
+                "required": ["last_run", "next_sync_at"],
+                "properties": {
+                    "last_run": {
+                        "oneOf": [{"$ref": "#/components/schemas/SyncRun"}, {"type": "null"}],
+                        "description": "The latest sync run, running or finished; null before the first.",
+                    },
+                    "next_sync_at": {
+                        **_DATE_TIME,
+                        "description": "When the scheduled sync (every RECORDS_SYNC_INTERVAL_SECONDS) is next due; "
+                        "null for a connection that must be connected again or never synced.",
+                    },
+                },
+            },
+        },
+    },
+    "SyncRequest": {
+        "type": "object",
+        "properties": {
+            "full": {
+                "type": "boolean",
+                "default": False,
+                "description": "Fetch everything again; otherwise only what changed since the last successful "
+                "sync (the first sync of a business is always full).",
+            }
+        },
+    },
+    "SyncRun": {
+        "type": "object",
+        "required": [
+            "id",
+            "kind",
+            "trigger",
+            "status",
+            "business",
+            "progress",
+            "created",
+            "updated",
+            "deleted",
+            "error",
+            "created_at",
+            "started_at",
+            "finished_at",
+            "duration_ms",
+        ],
+        "properties": {
+            "id": {"type": "integer"},
+            "kind": {"type": "string", "enum": ["full", "incremental"]},
+            "trigger": {
+                "type": "string",
+                "description": "What started it: `api`, `schedule`, `connected`, `business_switched`, `staff`, ….",
+            },
+            "status": {"type": "string", "enum": ["queued", "running", "succeeded", "failed"]},
+            "business": {
+                "type": "object",
+                "required": ["id", "name"],
+                "properties": {"id": {"type": "string"}, "name": {"type": "string"}},
+            },
+            "progress": {
+                "type": "object",
+                "required": ["pages_done", "pages_total", "percent"],
+                "description": "Pages of Sage's lists fetched and to fetch (while running, a resource not "
+                "started yet counts as one page).",
+                "properties": {
+                    "pages_done": {"type": "integer", "minimum": 0},
+                    "pages_total": {"type": "integer", "minimum": 0},
+                    "percent": {"type": "integer", "minimum": 0, "maximum": 100},
+                },
+            },
+            "created": {"type": "integer", "description": "Records new to the mirror."},
+            "updated": {"type": "integer"},
+            "deleted": {"type": "integer", "description": "Records Sage no longer lists."},
+            "error": {
+                "type": ["string", "null"],
+                "description": "Why it failed, per resource (`contacts: Sage answered HTTP 500: …`).",
+            },
+            "created_at": {"type": "string", "format": "date-time"},
+            "started_at": _DATE_TIME,
+            "finished_at": _DATE_TIME,
+            "duration_ms": {"type": ["integer", "null"]},
         },
     },
     "ConnectionPage": {
@@ -243,7 +388,9 @@ _MANAGEMENT_SCHEMAS = {
     },
     "Disconnected": {
         "type": "object",
+        "required": ["id", "end_user_id", "disconnected", "revoked_at_sage"],
         "properties": {
+            "id": {"type": "integer"},
             "end_user_id": {"type": "string"},
             "disconnected": {"type": "boolean"},
             "revoked_at_sage": {"type": "boolean"},

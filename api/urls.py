@@ -22,7 +22,10 @@ app_name = "api"
 urlpatterns = [
     path("openapi.json", views.openapi_view, name="openapi"),
     path("connections", management_views.connections_list, name="connections"),
-    path("connections/<str:end_user_id>", management_views.connection_detail, name="connection"),
+    # <str:…>, not <int:…>: a caller who sends an end user id instead of a connection id gets the API's 404 that
+    # says how to find the id, not the site's HTML page.
+    path("connections/<str:connection_id>", management_views.connection_detail, name="connection"),
+    path("connections/<str:connection_id>/syncs", management_views.connection_syncs, name="connection_syncs"),
     path("connect-links", management_views.connect_links, name="connect_links"),
     path("proxy/<slug:integration>/<anypath:sage_path>", views.proxy_view, name="proxy"),
     path("proxy/<slug:integration>", views.proxy_view, {"sage_path": ""}),

@@ -50,6 +50,39 @@ def api_endpoint(view):
     return wrapper
 
 
+def allowed_methods(*methods: str):
+    """Answer any other HTTP method with the API's 405 (and an Allow header) before the view runs."""
+
+    def decorate(view):
+        @functools.wraps(view)
+        def wrapper(request, *args, **kwargs):
+            if request.method not in methods:
+                response = error_response(405, "method_not_allowed", f"Use {' or '.join(methods)}.")
+                response["Allow"] = ", ".join(methods)
+                return response
+            return view(request, *args, **kwargs)
+
+        return wrapper
+
+    return decorate
+
+
+def read_json_object(request, *, max_bytes: int) -> dict:
+    """A request body that is one JSON object (an empty body is `{}`), read up to `max_bytes`."""
+    body = request.read(max_bytes + 1)
+    if len(body) > max_bytes:
+        raise ApiError(413, "body_too_large", f"The request body is larger than {max_bytes} bytes.")
+    if not body.strip():
+        return {}
+    try:
+        parsed = json.loads(body)
+    except ValueError:
+        raise ApiError(400, "invalid_json", "The request body is not valid JSON.") from None
+    if not isinstance(parsed, dict):
+        raise ApiError(400, "invalid_json", "The request body must be a JSON object.")
+    return parsed
+
+
 def read_json_body(request) -> bytes | None:
     """The request body, unchanged, once it is known to be JSON of an acceptable size."""
     limit = settings.SAGEINT_PROXY_MAX_BODY_BYTES

@@ -245,9 +245,13 @@ class SyncRun(models.Model):
 
     @property
     def progress_percent(self) -> int:
-        if not self.pages_total:
-            return 100 if self.is_finished else 0
-        return min(100, round(100 * self.pages_done / self.pages_total))
+        return progress_percent(self.pages_done, self.pages_total, finished=self.is_finished)
+
+
+def progress_percent(pages_done: int, pages_total: int, *, finished: bool) -> int:
+    if not pages_total:
+        return 100 if finished else 0
+    return min(100, round(100 * pages_done / pages_total))
 
 
 class SyncStep(models.Model):

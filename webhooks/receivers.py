@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from django.db.models.signals import post_save
 
-from api.management import connection_data, get_connection
+from api.management import connection_data, connection_for_end_user
 from connections.models import ConnectionEvent, EndUser
 from records.models import SyncRun
+from records.selectors import sync_run_as_json
 from records.signals import sync_run_finished
 from webhooks.events import emit
 from webhooks.models import EventType
@@ -47,7 +48,7 @@ def on_connection_event(
     if event_type is None:
         return
     # Read with its updated_at and last use, as the management API gives it (this event included).
-    connection = get_connection(end_user.external_id)
+    connection = connection_for_end_user(end_user.external_id)
     data = {"connection": connection_data(connection) if connection else None}
     if instance.kind == ConnectionEvent.Kind.DISCONNECTED:
         data["connection"] = None
@@ -120,26 +121,5 @@ def on_sync_run_finished(sender, sync_run: SyncRun, **kwargs) -> None:
     emit(
         event_type=event_type,
         end_user_id=sync_run.end_user.external_id,
-        data={"sync_run": sync_run_data(sync_run)},
+        data={"sync_run": sync_run_as_json(sync_run)},
     )
-
-
-def sync_run_data(run: SyncRun) -> dict:
-    return {
-        "id": run.pk,
-        "kind": run.kind,
-        "trigger": run.trigger,
-        "status": run.status,
-        "business": {"id": run.business_id, "name": run.business_name},
-        "created": run.created_count,
-        "updated": run.updated_count,
-        "deleted": run.deleted_count,
-        "error": run.error or None,
-        "started_at": _iso(run.started_at),
-        "finished_at": _iso(run.finished_at),
-        "duration_ms": run.duration_ms,
-    }
-
-
-def _iso(value) -> str | None:
-    return value.isoformat() if value else None

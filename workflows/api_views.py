@@ -4,14 +4,13 @@ a logged-in session), with the proxy API's authentication and its one error shap
 from __future__ import annotations
 
 import functools
-import json
 
 from django.http import JsonResponse
 from django.urls import reverse
 
 from api.auth import authenticate_end_user
-from api.errors import ApiError, error_response
-from api.views import api_endpoint
+from api.errors import ApiError
+from api.views import allowed_methods, api_endpoint, read_json_object
 from workflows import selectors, triggers
 from workflows.models import Run, Workflow
 from workflows.runs import RunRefused, create_run
@@ -21,12 +20,9 @@ from workflows.variables import MAX_INPUT_BYTES
 def workflow_endpoint(*methods: str):
     def decorate(view):
         @api_endpoint
+        @allowed_methods(*methods)
         @functools.wraps(view)
         def wrapper(request, *args, **kwargs):
-            if request.method not in methods:
-                response = error_response(405, "method_not_allowed", f"Use {' or '.join(methods)}.")
-                response["Allow"] = ", ".join(methods)
-                return response
             end_user = authenticate_end_user(request)
             try:
                 return view(request, end_user, *args, **kwargs)
@@ -39,18 +35,7 @@ def workflow_endpoint(*methods: str):
 
 
 def _json_object(request) -> dict:
-    body = request.read(MAX_INPUT_BYTES + 1)
-    if len(body) > MAX_INPUT_BYTES:
-        raise ApiError(413, "body_too_large", f"The request body is larger than {MAX_INPUT_BYTES} bytes.")
-    if not body.strip():
-        return {}
-    try:
-        parsed = json.loads(body)
-    except ValueError:
-        raise ApiError(400, "invalid_json", "The request body is not valid JSON.") from None
-    if not isinstance(parsed, dict):
-        raise ApiError(400, "invalid_json", "The request body must be a JSON object.")
-    return parsed
+    return read_json_object(request, max_bytes=MAX_INPUT_BYTES)
 
 
 def _run_answer(request, run: Run, status: int = 200) -> JsonResponse:

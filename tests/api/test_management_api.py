@@ -46,11 +46,12 @@ def stored_connection(sub: str, *, status=Connection.Status.ACTIVE, kind=EndUser
 def test_get_one_connection_made_through_the_real_flow(api, connected_end_user):
     RequestLog.objects.create(end_user=connected_end_user, method="GET", path="/contacts", duration_ms=5)
 
-    response = api.get(f"{LIST}/{connected_end_user.external_id}")
+    connection = connected_end_user.connection
+    response = api.get(f"{LIST}/{connection.pk}")
 
     assert response.status_code == 200
     body = response.json()
-    connection = connected_end_user.connection
+    assert body["id"] == connection.pk
     assert body["end_user_id"] == "company-user-42"
     assert body["state"] == "active"
     assert body["business"] == {"id": connection.business_id, "name": "Sandbox Trading Ltd"}
@@ -61,11 +62,34 @@ def test_get_one_connection_made_through_the_real_flow(api, connected_end_user):
     assert "token" not in response.content.decode().lower()
 
 
-def test_unknown_end_user_is_a_404(api):
-    response = api.get(f"{LIST}/nobody")
+@pytest.mark.parametrize("connection_id", ["999999", "nobody", "²", "9" * 30])
+def test_unknown_connection_is_a_404_that_says_how_to_find_one(api, connection_id):
+    stored_connection("nobody")
 
-    assert response.status_code == 404
-    assert response.json()["error"]["code"] == "not_connected"
+    for answer in (
+        api.get(f"{LIST}/{connection_id}"),
+        api.post(f"{LIST}/{connection_id}/syncs", content_type="application/json"),
+    ):
+        assert answer.status_code == 404
+        error = answer.json()["error"]
+        assert error["code"] == "unknown_connection"
+        assert "?end_user_id=" in error["message"]
+
+
+@pytest.mark.parametrize("sub", ["team/7/user 1", "a%2Fb", "ü?#&=x", "../connections", " spaced "])
+def test_end_user_ids_with_reserved_characters_are_found_and_addressed_by_connection_id(api, sub):
+    connection = stored_connection(sub)
+    stored_connection("someone-else")
+
+    (listed,) = api.get(LIST, {"end_user_id": sub}).json()["data"]
+    read = api.get(f"{LIST}/{listed['id']}").json()
+    gone = api.delete(f"{LIST}/{listed['id']}")
+
+    assert listed["id"] == connection.pk and listed["end_user_id"] == sub
+    assert read["end_user_id"] == sub
+    assert gone.status_code == 200 and gone.json()["end_user_id"] == sub
+    assert not Connection.objects.filter(pk=connection.pk).exists()
+    assert Connection.objects.filter(end_user__external_id="someone-else").exists()
 
 
 def test_list_filters_by_state_and_end_user_id(api):
@@ -120,6 +144,7 @@ def test_pages_cover_every_connection_once(api):
         {"limit": 0},
         {"limit": 201},
         {"limit": "ten"},
+        {"limit": "²"},
         {"state": "connected"},
         {"updated_since": "yesterday"},
         {"cursor": "not-a-cursor"},
@@ -138,21 +163,28 @@ def test_sageint_accounts_are_not_the_companys_users(api):
     Connection.objects.create(end_user=account_end_user, client_id="client", business_id="b")
     stored_connection("customer-1")
 
+    account_connection = Connection.objects.get(end_user=account_end_user)
     listed = api.get(LIST).json()["data"]
-    # The account's end user id is its primary key; the API must not reach it under that id either.
-    direct = api.get(f"{LIST}/{account_end_user.external_id}")
+    # Nor is its connection reachable by id, or by its end user id (the account's primary key).
+    direct = api.get(f"{LIST}/{account_connection.pk}")
+    by_end_user_id = api.get(LIST, {"end_user_id": account_end_user.external_id}).json()["data"]
 
     assert [c["end_user_id"] for c in listed] == ["customer-1"]
-    assert direct.status_code == 404
-    assert api.delete(f"{LIST}/{account_end_user.external_id}").status_code == 404
+    assert direct.status_code == 404 and by_end_user_id == []
+    assert api.delete(f"{LIST}/{account_connection.pk}").status_code == 404
+    assert (
+        api.post(f"{LIST}/{account_connection.pk}/syncs", content_type="application/json").status_code == 404
+    )
     assert Connection.objects.filter(end_user=account_end_user).exists()
 
 
 def test_disconnect_revokes_at_sage_and_keeps_the_audit(api, connected_end_user, sandbox_transport):
-    response = api.delete(f"{LIST}/{connected_end_user.external_id}")
+    connection_id = connected_end_user.connection.pk
+    response = api.delete(f"{LIST}/{connection_id}")
 
     assert response.status_code == 200
     assert response.json() == {
+        "id": connection_id,
         "end_user_id": "company-user-42",
         "disconnected": True,
         "revoked_at_sage": True,
@@ -160,7 +192,7 @@ def test_disconnect_revokes_at_sage_and_keeps_the_audit(api, connected_end_user,
     assert sandbox_transport.count("/oauth/revoke") == 1
     assert not Connection.objects.filter(end_user=connected_end_user).exists()
     assert ConnectionEvent.objects.filter(end_user=connected_end_user, kind="disconnected").exists()
-    assert api.get(f"{LIST}/{connected_end_user.external_id}").status_code == 404
+    assert api.get(f"{LIST}/{connection_id}").status_code == 404
 
 
 def test_methods_outside_the_api_are_refused(api):

@@ -23,6 +23,7 @@ def document(client):
 
 MANAGEMENT_SOURCES = [
     Path(api.__file__).parent / "management_views.py",
+    Path(api.__file__).parent / "management.py",
     Path(api.__file__).parent.parent / "projects" / "auth.py",
 ]
 
@@ -55,6 +56,12 @@ def literal_errors(sources) -> set[tuple[int, str]]:
                 and isinstance(node.args[0], ast.Constant)
             ):
                 found.add((401, node.args[0].value))
+            elif (
+                isinstance(node, ast.Call)
+                and getattr(node.func, "id", None) == "SyncNotStarted"
+                and isinstance(node.args[0], ast.Constant)
+            ):
+                found.add((409, node.args[0].value))
     return found
 
 
@@ -159,7 +166,8 @@ def test_readme_error_table_lists_exactly_the_implemented_errors():
 
 MANAGEMENT_PATHS = {
     "/connections": {"get"},
-    "/connections/{end_user_id}": {"get", "delete"},
+    "/connections/{connection_id}": {"get", "delete"},
+    "/connections/{connection_id}/syncs": {"post"},
     "/connect-links": {"post"},
 }
 
@@ -185,6 +193,14 @@ def test_management_errors_are_documented():
                     (int(status), code) for code in re.findall(r"`(\w+)`", answer["description"])
                 }
 
-    implemented = literal_errors(MANAGEMENT_SOURCES) | {(404, "not_connected"), (500, "internal_error")}
-    assert (401, "invalid_api_key") in implemented and (405, "method_not_allowed") in implemented
+    # The shared pieces every management view goes through: api_endpoint, allowed_methods, read_json_object.
+    shared = {
+        (500, "internal_error"),
+        (405, "method_not_allowed"),
+        (400, "invalid_json"),
+        (413, "body_too_large"),
+    }
+    implemented = literal_errors(MANAGEMENT_SOURCES) | shared
+    assert (401, "invalid_api_key") in implemented and (404, "unknown_connection") in implemented
+    assert {(409, "sync_running"), (409, "reconnect_required"), (409, "no_business")} <= implemented
     assert implemented <= document_errors

@@ -45,7 +45,8 @@ def test_created_reconnect_needed_recovered_disconnected(make_endpoint, sandbox_
     break_connection(end_user)
     connect_end_user_via_link()  # the user connects again
     _, key = ApiKey.issue(name="backend")
-    Client().delete(f"/api/v1/connections/{end_user.external_id}", HTTP_AUTHORIZATION=f"Bearer {key}")
+    connection_id = Connection.objects.get(end_user=end_user).pk
+    Client().delete(f"/api/v1/connections/{connection_id}", HTTP_AUTHORIZATION=f"Bearer {key}")
 
     sent = events()
     assert [e["type"] for e in sent] == [
