@@ -13,13 +13,14 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-import jwt
 from django.conf import settings
 from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.urls import reverse
 
 from api.models import RequestLog
+from connections.end_users import mint_user_token
+from connections.exceptions import UserTokensUnavailable
 from connections.models import Connection, ConnectionEvent, EndUser
 from records import selectors, sync
 from records.models import SyncRun
@@ -186,17 +187,11 @@ def connect_link(*, end_user_id: str, name: str = "", email: str = "", expires_i
     Raises ConnectLinksUnavailable when no HS256 secret is configured (an RS256-only installation signs its links
     itself).
     """
-    if not settings.SAGEINT_USER_TOKEN_SECRET:
-        raise ConnectLinksUnavailable(
-            "Connect links are signed with SAGEINT_USER_TOKEN_SECRET, which is not set on this sageint."
-        )
     expires_at = int(time.time()) + expires_in
-    claims = {"sub": end_user_id, "exp": expires_at, "iat": int(time.time())}
-    if name:
-        claims["name"] = name
-    if email:
-        claims["email"] = email
-    token = jwt.encode(claims, settings.SAGEINT_USER_TOKEN_SECRET, algorithm="HS256")
+    try:
+        token = mint_user_token(end_user_id, expires_in=expires_in, name=name, email=email)
+    except UserTokensUnavailable as unavailable:
+        raise ConnectLinksUnavailable(str(unavailable)) from None
     url = f"{settings.SITE_URL}{reverse('connections:connect')}?user_token={token}"
     return {
         "end_user_id": end_user_id,

@@ -8,7 +8,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db import connection as db_connection
 
-from .exceptions import InvalidUserToken
+from .exceptions import InvalidUserToken, UserTokensUnavailable
 from .models import Connection, EndUser
 
 # Clock skew tolerated between the company's servers and ours when checking `exp`.
@@ -56,13 +56,44 @@ def end_user_from_token(token: str) -> EndUser:
     return end_user
 
 
+def user_token_secret() -> str:
+    """The HS256 secret user tokens are signed and checked with, or "" when there is none.
+
+    The development secret (derived in DEBUG, see settings) is never used with DEBUG off, even if it got there by
+    some other way than the environment (settings refuse it from the environment).
+    """
+    secret = settings.SAGEINT_USER_TOKEN_SECRET
+    if secret.startswith(settings.DEV_USER_TOKEN_SECRET_PREFIX) and not settings.DEBUG:
+        return ""
+    return secret
+
+
+def mint_user_token(end_user_id: str, *, expires_in: int, name: str = "", email: str = "") -> str:
+    """A user token for one of the company's users, signed as the company's backend signs them (HS256).
+
+    Raises UserTokensUnavailable when no HS256 secret is configured.
+    """
+    secret = user_token_secret()
+    if not secret:
+        raise UserTokensUnavailable(
+            "User tokens are signed with SAGEINT_USER_TOKEN_SECRET, which is not set on this sageint."
+        )
+    now = int(time.time())
+    claims = {"sub": end_user_id, "exp": now + expires_in, "iat": now}
+    if name:
+        claims["name"] = name
+    if email:
+        claims["email"] = email
+    return jwt.encode(claims, secret, algorithm="HS256")
+
+
 def decode_user_token(token: str) -> dict:
     """The claims of a valid user token; InvalidUserToken (a 401) for anything else, however malformed."""
     if not token or not isinstance(token, str):
         raise InvalidUserToken("No user token was given.")
     keys = {}
-    if settings.SAGEINT_USER_TOKEN_SECRET:
-        keys["HS256"] = settings.SAGEINT_USER_TOKEN_SECRET
+    if secret := user_token_secret():
+        keys["HS256"] = secret
     if settings.SAGEINT_USER_TOKEN_PUBLIC_KEY:
         keys["RS256"] = settings.SAGEINT_USER_TOKEN_PUBLIC_KEY
     claims = _verified_claims(token, tuple(sorted(keys.items())))

@@ -103,6 +103,10 @@ class InvalidUserToken(SageintError):
         super().__init__(message)
 
 
+class UserTokensUnavailable(SageintError):
+    """No HS256 secret is configured, so sageint cannot sign user tokens (an RS256-only installation signs its own)."""
+
+
 class AuthorizationFailed(SageintError):
     """The OAuth connect flow could not finish; `message` is safe to show to the end user."""
 

@@ -375,6 +375,20 @@ if not SAGEINT_ENCRYPTION_KEYS:
 # Connect links: the company signs a JWT for its own user (claims: sub, exp). HS256 with the shared secret
 # and/or RS256 with the company's public key (PEM); either may be left unset.
 SAGEINT_USER_TOKEN_SECRET = env.str("SAGEINT_USER_TOKEN_SECRET", default="")
+# In DEBUG (make run) a development secret is derived when none is set, so `manage.py user_token` and connect links
+# work on a fresh clone. Anyone can derive it from the development SECRET_KEY, so its marker prefix is refused with
+# DEBUG off (a value copied from a laptop into production would let anyone act for every user).
+DEV_USER_TOKEN_SECRET_PREFIX = "dev-only-user-token-"
+if SAGEINT_USER_TOKEN_SECRET.startswith(DEV_USER_TOKEN_SECRET_PREFIX) and not DEBUG:
+    raise ImproperlyConfigured(
+        "SAGEINT_USER_TOKEN_SECRET holds a development secret, which is only accepted when DEBUG=1. Set a secret "
+        'of your own (e.g. `python -c "import secrets; print(secrets.token_urlsafe(48))"`).'
+    )
+SAGEINT_USER_TOKEN_SECRET_IS_DEV = DEBUG and not SAGEINT_USER_TOKEN_SECRET
+if SAGEINT_USER_TOKEN_SECRET_IS_DEV:
+    SAGEINT_USER_TOKEN_SECRET = (
+        DEV_USER_TOKEN_SECRET_PREFIX + hashlib.sha256(f"sageint-user-token:{SECRET_KEY}".encode()).hexdigest()
+    )
 SAGEINT_USER_TOKEN_PUBLIC_KEY = env.str("SAGEINT_USER_TOKEN_PUBLIC_KEY", multiline=True, default="")
 # Longest lifetime (exp minus now) a user token may have; longer-lived tokens are refused. A week: connect links
 # are often e-mailed and opened days later (the management API mints them for up to this long).

@@ -1,8 +1,5 @@
 """The HTTP SDK (sageint_sdk) against a running sageint: tokens it mints are accepted, calls go through."""
 
-from decimal import Decimal
-from pathlib import Path
-
 import pytest
 import responses
 from sageint_sdk import Client, mint_user_token
@@ -83,27 +80,3 @@ def test_sdk_refuses_paths_its_http_library_would_rewrite(path):
     with responses.RequestsMock() as mocked, pytest.raises(ValueError):
         client.request("sageaccounting", path)
     assert len(mocked.calls) == 0
-
-
-def readme_example(heading: str) -> str:
-    """The first ```python block after `heading` in the README's proxy section."""
-    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
-    after = readme[readme.index(heading) :]
-    return after.split("```python\n", 1)[1].split("```", 1)[0]
-
-
-@pytest.mark.django_db(transaction=True)
-def test_readme_http_sdk_example_runs_the_seed_calls(
-    live_server, seeded_sandbox, connected_end_user, settings
-):
-    code = readme_example("**HTTP SDK**")
-    code = code.replace('"https://sageint.example.com"', repr(live_server.url))
-    code = code.replace('"customer-42"', repr(connected_end_user.external_id))
-    namespace = {"SAGEINT_USER_TOKEN_SECRET": settings.SAGEINT_USER_TOKEN_SECRET}
-
-    exec(compile(code, "README.md", "exec"), namespace)
-
-    assert namespace["payment"]["id"]
-    paid = namespace["sage"].request("sageaccounting", f"/sales_invoices/{namespace['invoice']['id']}").json()
-    assert paid["status"]["id"] == "PAID"
-    assert Decimal(str(paid["outstanding_amount"])) == 0

@@ -15,7 +15,8 @@ db = settings.DATABASES["default"]
 print(json.dumps({"engine": db["ENGINE"], "name": str(db["NAME"]), "host": db.get("HOST"), "port": db.get("PORT"),
                   "user": db.get("USER"), "options": db.get("OPTIONS", {}), "debug": settings.DEBUG,
                   "broker": settings.CELERY_BROKER_URL, "site_url": settings.SITE_URL,
-                  "allowed_hosts": settings.ALLOWED_HOSTS}))
+                  "allowed_hosts": settings.ALLOWED_HOSTS, "user_token_secret": settings.SAGEINT_USER_TOKEN_SECRET,
+                  "user_token_secret_is_dev": settings.SAGEINT_USER_TOKEN_SECRET_IS_DEV}))
 """
 
 
@@ -94,3 +95,33 @@ def test_dotenv_file_is_read_and_the_environment_wins(tmp_path):
     )
     assert parsed["allowed_hosts"] == ["dotenv.example"]  # from the file
     assert parsed["site_url"] == "https://env.example"  # the environment overrides the file
+
+
+def test_debug_derives_a_marked_development_user_token_secret_from_the_secret_key(tmp_path):
+    derived = json.loads(run_settings(tmp_path, DEBUG="1", SAGEINT_USER_TOKEN_SECRET="").stdout)
+    assert derived["user_token_secret_is_dev"]
+    assert derived["user_token_secret"].startswith(settings.DEV_USER_TOKEN_SECRET_PREFIX)
+    other_key = json.loads(
+        run_settings(tmp_path, DEBUG="1", SECRET_KEY="k", SAGEINT_USER_TOKEN_SECRET="").stdout
+    )
+    assert other_key["user_token_secret"] != derived["user_token_secret"]
+    # A secret of one's own wins, also in DEBUG.
+    own = json.loads(run_settings(tmp_path, DEBUG="1", SAGEINT_USER_TOKEN_SECRET="mine").stdout)
+    assert (own["user_token_secret"], own["user_token_secret_is_dev"]) == ("mine", False)
+
+
+def test_without_debug_no_user_token_secret_is_derived_and_a_development_one_is_refused(tmp_path):
+    production = {
+        "DEBUG": "0",
+        "SECRET_KEY": "k" * 50,
+        "SAGEINT_ENCRYPTION_KEYS": settings.SAGEINT_ENCRYPTION_KEYS[0],
+    }
+    unset = run_settings(tmp_path, **production, SAGEINT_USER_TOKEN_SECRET="")
+    assert unset.returncode == 0, unset.stderr
+    assert json.loads(unset.stdout)["user_token_secret"] == ""
+
+    development = settings.DEV_USER_TOKEN_SECRET_PREFIX + "0" * 64
+    copied = run_settings(tmp_path, **production, SAGEINT_USER_TOKEN_SECRET=development)
+    assert copied.returncode != 0
+    assert "development secret, which is only accepted when DEBUG=1" in copied.stderr
+    assert development not in copied.stderr

@@ -3,6 +3,7 @@ from django.core.management import call_command, get_commands
 from django.core.management.base import BaseCommand
 
 from accounts.demo import ensure_demo_accounts
+from accounts.first_call import first_call_instructions
 from workflows.examples import ensure_example_workflow
 
 
@@ -38,6 +39,8 @@ class Command(BaseCommand):
         state = "created" if example_created else "exists"
         self.stdout.write(f"Example workflow: “{example.name}” (Admin → Workflows)  [{state}]")
         if announce_url:
+            for line in first_call_instructions():
+                self.stdout.write(line)
             self.stdout.write(
                 self.style.SUCCESS(
                     f"\n  sageint is starting at {settings.SITE_URL}/   (Ctrl-C stops web, worker and beat)\n"
