@@ -11,6 +11,7 @@ from django.utils.html import format_html
 from . import services
 from .credentials import CredentialsMode, current_mode, redirect_url, sage_credentials, set_client_secret
 from .models import Connection, ConnectionEvent, EndUser, IntegrationSettings
+from .templatetags.connection_display import business_list, message_with_details
 
 
 class IntegrationSettingsForm(forms.ModelForm):
@@ -134,6 +135,19 @@ class EndUserAdmin(ReadOnlyAdmin):
     search_fields = ["external_id", "display_name"]
 
 
+class CredentialsModeFilter(admin.SimpleListFilter):
+    """Filter by the credentials a connection was made with, named as people read them (not "dev_env")."""
+
+    title = "credentials"
+    parameter_name = "credentials_mode"
+
+    def lookups(self, request, model_admin):
+        return list(CredentialsMode.LABELS.items())
+
+    def queryset(self, request, queryset):
+        return queryset.filter(credentials_mode=self.value()) if self.value() else queryset
+
+
 @admin.register(Connection)
 class ConnectionAdmin(ReadOnlyAdmin):
     list_display = [
@@ -144,25 +158,25 @@ class ConnectionAdmin(ReadOnlyAdmin):
         "connected_at",
         "last_refreshed_at",
     ]
-    list_filter = ["status", "credentials_mode"]
+    list_filter = ["status", CredentialsModeFilter]
     list_select_related = ["end_user"]
     search_fields = ["end_user__external_id", "sage_user_email", "business_name"]
-    # Listed explicitly so the encrypted token columns can never appear.
+    # Listed explicitly so the encrypted token columns can never appear. Codes and JSON are shown as people
+    # read them (the *_shown methods below); the raw values stay in the management API.
     fields = [
         "end_user",
         "status",
-        "reconnect_reason",
-        "credentials_mode",
+        "reconnect_reason_shown",
+        "credentials_mode_shown",
         "client_id",
-        "scopes",
+        "access",
         "country",
         "sage_user_id",
         "sage_user_email",
         "sage_user_name",
         "business_id",
         "business_name",
-        "lead_business_id",
-        "businesses",
+        "businesses_shown",
         "connected_at",
         "access_token_expires_at",
         "refresh_token_expires_at",
@@ -170,8 +184,35 @@ class ConnectionAdmin(ReadOnlyAdmin):
         "last_refresh_attempt_at",
         "refresh_count",
         "refresh_failures",
-        "last_refresh_error",
+        "last_refresh_error_shown",
     ]
+    readonly_fields = [
+        "reconnect_reason_shown",
+        "credentials_mode_shown",
+        "access",
+        "businesses_shown",
+        "last_refresh_error_shown",
+    ]
+
+    @admin.display(description="Reconnect reason")
+    def reconnect_reason_shown(self, obj: Connection) -> str:
+        return message_with_details(obj.reconnect_reason) if obj.reconnect_reason else "—"
+
+    @admin.display(description="Credentials")
+    def credentials_mode_shown(self, obj: Connection) -> str:
+        return CredentialsMode.LABELS.get(obj.credentials_mode, obj.credentials_mode) or "—"
+
+    @admin.display(description="Access")
+    def access(self, obj: Connection) -> str:
+        return obj.access_label
+
+    @admin.display(description="Businesses")
+    def businesses_shown(self, obj: Connection) -> str:
+        return business_list(obj)
+
+    @admin.display(description="Last refresh error")
+    def last_refresh_error_shown(self, obj: Connection) -> str:
+        return message_with_details(obj.last_refresh_error) if obj.last_refresh_error else "—"
 
     # Deleting a connection here is disconnecting it: revoked at Sage, tokens gone, an event written. Never a
     # bare row delete (which would leave a live grant at Sage and nothing in the audit trail).
@@ -185,7 +226,7 @@ class ConnectionAdmin(ReadOnlyAdmin):
 
 @admin.register(ConnectionEvent)
 class ConnectionEventAdmin(ReadOnlyAdmin):
-    list_display = ["created_at", "kind", "end_user", "business_id", "detail"]
+    list_display = ["created_at", "kind", "end_user", "business_id", "detail_shown"]
     list_filter = ["kind"]
     list_select_related = ["end_user"]
     search_fields = ["end_user__external_id", "detail"]
@@ -196,3 +237,7 @@ class ConnectionEventAdmin(ReadOnlyAdmin):
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
+
+    @admin.display(description="Detail")
+    def detail_shown(self, obj: ConnectionEvent) -> str:
+        return message_with_details(obj.detail)

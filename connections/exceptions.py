@@ -3,6 +3,8 @@
 No message here ever contains a token or a secret: they are shown to users and written to logs.
 """
 
+from .sage_details import with_sage_details
+
 
 class SageintError(Exception):
     """Base of every error the connections app raises on purpose."""
@@ -48,9 +50,10 @@ class BusinessNotReachable(SageError):
     def __init__(self, status: int, errors: list[dict], *, business_name: str = "") -> None:
         super().__init__(status, errors)
         business = f"“{business_name}”" if business_name else "chosen for this connection"
-        self.message = (
-            f"The Sage business {business} is no longer reachable by this Sage user (Sage says: "
-            f"{self.message}). Connect Sage Accounting again to choose one of the businesses it can reach."
+        self.message = with_sage_details(
+            f"The Sage business {business} is no longer reachable by this Sage user. Connect Sage Accounting "
+            "again to choose one of the businesses it can reach.",
+            self.message,
         )
         self.args = (self.message,)
 

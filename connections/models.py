@@ -194,6 +194,25 @@ class Connection(models.Model):
     def business_by_id(self, business_id: str) -> dict | None:
         return next((b for b in self.businesses if b.get("id") == business_id), None)
 
+    @property
+    def access_label(self) -> str:
+        """The granted scopes as people read them: "full_access" → "Full access (read and write)"."""
+        labels = dict(SageScope.choices)
+        return ", ".join(labels.get(scope, scope) for scope in self.scopes.split()) or "—"
+
+    @property
+    def listed_businesses(self) -> list[dict]:
+        """The businesses for pages and the admin: name, id, and whether each is the lead or the one in use."""
+        return [
+            {
+                "id": business.get("id", ""),
+                "name": business.get("name") or business.get("id", ""),
+                "is_lead": business.get("id") == self.lead_business_id,
+                "in_use": business.get("id") == self.business_id,
+            }
+            for business in self.businesses or []
+        ]
+
 
 class ConnectionEvent(models.Model):
     """Audit trail: what happened to an end user's connection, and when. Never holds a token or secret."""

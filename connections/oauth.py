@@ -26,6 +26,7 @@ from .exceptions import (
 from .http_session import oauth_session
 from .models import Connection, ConnectionEvent, EndUser, IntegrationSettings
 from .sage_client import SageClient
+from .sage_details import split_sage_details, with_sage_details
 from .signals import connection_established
 
 logger = logging.getLogger(__name__)
@@ -67,7 +68,9 @@ def complete_authorization(*, request) -> Connection:
         if error == "access_denied":
             raise AccessDenied("You declined the connection to Sage Accounting. Nothing was connected.")
         reason = params.get("reason") or params.get("error_description") or error
-        raise AccessDenied(f"Sage could not connect your account: {reason[:200]}")
+        raise AccessDenied(
+            with_sage_details("Sage could not connect your account. Nothing was connected.", reason[:200])
+        )
     code = params.get("code")
     if not code:
         raise AuthorizationFailed("Sage did not send an authorization code. Start connecting again.")
@@ -84,7 +87,9 @@ def complete_authorization(*, request) -> Connection:
         )
     except token_endpoint.TokenRefused as refused:
         raise TokenExchangeFailed(
-            f"Sage did not accept the sign-in ({refused.error}). It may have expired: start connecting again."
+            with_sage_details(
+                "Sage did not accept the sign-in. It may have expired: start connecting again.", refused.error
+            )
         ) from refused
     except SageUnavailable as unavailable:
         raise _not_connected_try_again(unavailable) from None
@@ -139,7 +144,11 @@ def _fetch_identity(credentials: SageCredentials, access_token: str) -> dict:
             "Connect: reading the Sage user/businesses failed: HTTP %s %s", error.status, error.data_code
         )
         raise TokenExchangeFailed(
-            f"Sage refused to share your user and businesses: {error.message}"
+            with_sage_details(
+                "Sage refused to share your user and businesses, so nothing was connected. Start connecting "
+                "again.",
+                f"HTTP {error.status}{f' {error.data_code}' if error.data_code else ''}: {error.message}",
+            )
         ) from error
     except SageUnavailable as error:
         raise _not_connected_try_again(error) from error
@@ -161,7 +170,10 @@ def _business_entry(business: dict, business_id: str) -> dict:
 
 
 def _not_connected_try_again(unavailable: SageUnavailable) -> TokenExchangeFailed:
-    return TokenExchangeFailed(f"{unavailable} Your account was not connected; please try again.")
+    sentence, details = split_sage_details(str(unavailable))
+    return TokenExchangeFailed(
+        with_sage_details(f"{sentence} Your account was not connected; please try again.", details)
+    )
 
 
 @transaction.atomic

@@ -15,6 +15,7 @@ from oauthlib.oauth2 import OAuth2Error
 from . import http_session
 from .credentials import SageCredentials
 from .exceptions import SageTimeout, SageUnavailable
+from .sage_details import with_sage_details
 
 logger = logging.getLogger(__name__)
 
@@ -53,7 +54,10 @@ def _raise_for_unavailable(response: requests.Response) -> requests.Response:
     if response.status_code >= 500 or response.status_code == 429:
         logger.warning("Sage token endpoint answered HTTP %s", response.status_code)
         raise SageUnavailable(
-            f"Sage's sign-in service answered HTTP {response.status_code}. Try again later."
+            with_sage_details(
+                "Sage's sign-in service is not working properly. Try again later.",
+                f"HTTP {response.status_code}",
+            )
         )
     return response
 

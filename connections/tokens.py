@@ -48,6 +48,7 @@ from .audit import record_event
 from .credentials import sage_credentials
 from .exceptions import CalledInsideTransaction, NotConnected, ReconnectRequired, SageUnavailable
 from .models import Connection, ConnectionEvent, IntegrationSettings
+from .sage_details import with_sage_details
 from .token_endpoint import TokenRefused, TokenSet
 
 logger = logging.getLogger(__name__)
@@ -259,11 +260,16 @@ def _refresh_holding_lock(held: _Held, *, stale_access_token: str | None) -> str
         if refused.permanent and not held.took_over:
             return _require_reconnect(
                 held,
-                f"Sage refused the stored authorization ({refused.error}): it was revoked, replaced or unused "
-                "for too long. Connect again.",
+                with_sage_details(
+                    "Sage refused the stored authorization: it was revoked, replaced or unused for too long. "
+                    "Connect again.",
+                    refused.error,
+                ),
                 attempted_at=now,
             )
-        return _count_failure(held, f"Sage refused the refresh ({refused.error}).", attempted_at=now)
+        return _count_failure(
+            held, with_sage_details("Sage refused to refresh the token.", refused.error), attempted_at=now
+        )
     except SageUnavailable as unavailable:
         return _count_failure(held, str(unavailable), attempted_at=now)
 

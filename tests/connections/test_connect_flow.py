@@ -164,7 +164,10 @@ def test_a_used_code_is_refused_by_sage_with_a_clear_message(demo_browser, sandb
     new_state = parse_qs(urlsplit(start(demo_browser)).query)["state"][0]
     response = demo_browser.get(CALLBACK, {"code": old_code, "state": new_state})
     assert response.status_code == 400
-    assert "Sage did not accept the sign-in (invalid_grant)" in response.content.decode()
+    html = response.content.decode()
+    # The sentence for people; Sage's code on a details line of its own.
+    assert '<span class="message-sentence" id="connect-error">Sage did not accept the sign-in. It may' in html
+    assert '<span class="sage-details">Details from Sage: <code>invalid_grant</code></span>' in html
     assert Connection.objects.get().is_active  # the earlier connection is untouched
 
 
@@ -177,7 +180,7 @@ def test_token_exchange_outage_shows_a_message_and_logs_no_secret(demo_browser, 
     assert response.status_code == 400
     assert (
         "could not be reached" in response.content.decode()
-        or "answered HTTP 503" in response.content.decode()
+        or "Details from Sage: <code>HTTP 503</code>" in response.content.decode()
     )
     assert not Connection.objects.exists()
     assert "the-one-time-code" not in caplog.text
