@@ -3,13 +3,7 @@
 from __future__ import annotations
 
 from agents.catalogue import TOOLS
-
-
-def _error(description: str) -> dict:
-    return {
-        "description": description,
-        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
-    }
+from api.openapi import error_answer as _error
 
 
 def tools_paths() -> dict:

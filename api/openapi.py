@@ -11,13 +11,18 @@ _EXTRA_PATHS: list = []
 
 
 def register_paths(describe) -> None:
-    """`describe()` → {"paths": {...}, "schemas": {...}}, merged into the document on every build."""
+    """`describe()` → {"paths": {...}, "schemas": {...}, "webhooks": {...}}, merged into the document on every
+    build."""
     if describe not in _EXTRA_PATHS:
         _EXTRA_PATHS.append(describe)
 
 
-def _error(description: str) -> dict:
+def error_answer(description: str) -> dict:
+    """An error response of the API's one shape; the description names its codes in backquotes."""
     return {"description": description, "content": {"application/json": {"schema": _ERROR}}}
+
+
+_error = error_answer
 
 
 def _operation(method: str) -> dict:
@@ -423,6 +428,8 @@ def openapi_document(request=None) -> dict:
         extra = describe()
         document["paths"].update(extra.get("paths", {}))
         document["components"]["schemas"].update(extra.get("schemas", {}))
+        if extra.get("webhooks"):
+            document.setdefault("webhooks", {}).update(extra["webhooks"])
     return document
 
 
@@ -439,7 +446,8 @@ def _proxy_document() -> dict:
                 "segments of letters, digits, `_`, `-`, `~` and inner dots; no `..`, `.`, `//`, `\\`, `%`, "
                 "schemes or control characters (refused with 400 before anything is sent). The management API "
                 "(tag `management`, authenticated by a project API key created in the admin) lists and manages "
-                "your users' connections."
+                "your users' connections. `webhooks` describes the signed events sageint POSTs to your endpoints "
+                "(Standard Webhooks), each type with its body's schema and an example."
             ),
         },
         "servers": [{"url": f"{settings.SITE_URL}/api/v1"}],

@@ -6,6 +6,9 @@ class WebhooksConfig(AppConfig):
     verbose_name = "Webhooks"
 
     def ready(self) -> None:
+        from api.openapi import register_paths
         from webhooks import receivers
+        from webhooks.openapi import webhook_document
 
         receivers.connect_receivers()
+        register_paths(webhook_document)

@@ -7,4 +7,8 @@ class WorkflowsConfig(AppConfig):
     verbose_name = "Workflows"
 
     def ready(self) -> None:
+        from api.openapi import register_paths
         from workflows import triggers  # noqa: F401  (connects the on-connect receiver)
+        from workflows.openapi import workflow_paths
+
+        register_paths(workflow_paths)

@@ -15,6 +15,7 @@ from api.models import RequestLog
 from connections.end_users import end_user_for_user
 from connections.models import Connection, ConnectionEvent, EndUser
 from projects.models import ApiKey
+from tests.openapi_schemas import assert_matches_schema
 
 pytestmark = pytest.mark.django_db
 
@@ -60,6 +61,7 @@ def test_get_one_connection_made_through_the_real_flow(api, connected_end_user):
     assert body["last_used_at"] is not None
     assert body["updated_at"] is not None and body["last_error"] is None
     assert "token" not in response.content.decode().lower()
+    assert_matches_schema(body, "Connection")
 
 
 @pytest.mark.parametrize("connection_id", ["999999", "nobody", "²", "9" * 30])
@@ -189,6 +191,7 @@ def test_disconnect_revokes_at_sage_and_keeps_the_audit(api, connected_end_user,
         "disconnected": True,
         "revoked_at_sage": True,
     }
+    assert_matches_schema(response.json(), "Disconnected")
     assert sandbox_transport.count("/oauth/revoke") == 1
     assert not Connection.objects.filter(end_user=connected_end_user).exists()
     assert ConnectionEvent.objects.filter(end_user=connected_end_user, kind="disconnected").exists()
@@ -211,6 +214,7 @@ def test_connect_link_opens_the_connect_page_for_that_end_user(api):
 
     assert response.status_code == 201
     link = response.json()
+    assert_matches_schema(link, "ConnectLink")
     assert link["end_user_id"] == "customer-9"
     url = urlsplit(link["url"])
     assert link["url"].startswith(settings.SITE_URL)

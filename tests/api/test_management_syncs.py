@@ -12,6 +12,7 @@ from projects.models import ApiKey
 from records import sync
 from records.models import SyncRun
 from tests.api.test_management_api import stored_connection
+from tests.openapi_schemas import assert_matches_schema
 from tests.records.conftest import connection, run_sync, seeded_sandbox  # noqa: F401  (shared fixtures)
 
 pytestmark = pytest.mark.django_db
@@ -55,6 +56,7 @@ def test_start_a_sync_follow_it_and_see_it_finish(api, start, connection, queued
 
     assert started.status_code == 202
     run = started.json()
+    assert_matches_schema(run, "SyncRun")
     assert run["status"] == "queued" and run["trigger"] == "api" and run["kind"] == "full"
     assert run["business"]["name"] == "Sandbox Trading Ltd"
     assert SyncRun.objects.get().pk == run["id"]
@@ -69,7 +71,10 @@ def test_start_a_sync_follow_it_and_see_it_finish(api, start, connection, queued
     )
 
     run_queued(queued_steps)
-    finished = api.get(f"{LIST}/{connection.pk}").json()["sync"]["last_run"]
+    read = api.get(f"{LIST}/{connection.pk}").json()
+    assert_matches_schema(read, "Connection")
+    assert_matches_schema(api.get(LIST).json(), "ConnectionPage")
+    finished = read["sync"]["last_run"]
     assert finished["id"] == run["id"] and finished["status"] == "succeeded"
     assert finished["created"] == SyncRun.objects.get().created_count > 0
     assert finished["progress"]["percent"] == 100

@@ -204,3 +204,90 @@ def test_management_errors_are_documented():
     assert (401, "invalid_api_key") in implemented and (404, "unknown_connection") in implemented
     assert {(409, "sync_running"), (409, "reconnect_required"), (409, "no_business")} <= implemented
     assert implemented <= document_errors
+
+
+# Routes whose OpenAPI path differs from the URL pattern, and why. The document itself is not an operation.
+DOCUMENTED_AS = {
+    # One integration exists; an empty Sage path is the same operation with `path` empty.
+    "/proxy/{integration}/{sage_path}": "/proxy/sageaccounting/{path}",
+    "/proxy/{integration}": "/proxy/sageaccounting/{path}",
+}
+NOT_OPERATIONS = {"/openapi.json"}
+
+
+def api_routes() -> set[str]:
+    """Every URL pattern under /api/v1/, written as OpenAPI writes paths (`<int:run_id>` → `{run_id}`)."""
+    from django.urls import URLResolver, get_resolver
+
+    def walk(patterns, prefix):
+        for pattern in patterns:
+            route = prefix + str(pattern.pattern)
+            if isinstance(pattern, URLResolver):
+                yield from walk(pattern.url_patterns, route)
+            else:
+                yield route
+
+    routes = set()
+    for route in walk(get_resolver().url_patterns, ""):
+        if route.startswith("api/v1/"):
+            routes.add("/" + re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", route.removeprefix("api/v1/")))
+    return routes
+
+
+def test_every_url_under_api_v1_is_in_the_document(document):
+    routes = api_routes()
+    assert {"/connections/{connection_id}/syncs", "/workflows/{workflow_id}/runs", "/events"} <= routes
+
+    documented = {DOCUMENTED_AS.get(route, route) for route in routes - NOT_OPERATIONS}
+
+    assert documented == set(document["paths"])
+
+
+def concrete(path: str) -> str:
+    return "/api/v1" + re.sub(r"{\w+}", "1", path)
+
+
+def test_every_documented_operation_exists_and_only_those_methods(client, document):
+    """Each documented operation is routed and asks for credentials (401); any other method is a 405 whose Allow
+    header lists exactly the documented ones. (The proxy's methods are checked by its own tests.)"""
+    for path, operations in document["paths"].items():
+        if path == PROXY_PATH:
+            continue
+        url = concrete(path)
+        for method in operations:
+            answer = client.generic(method.upper(), url)
+            assert answer.status_code == 401, (method, path, answer.content)
+            assert answer.json()["error"]["code"] in ("unauthenticated", "invalid_api_key")
+        refused = client.generic("PATCH", url)
+        assert refused.status_code == 405, path
+        assert set(refused["Allow"].lower().split(", ")) == set(operations), path
+
+
+def documented_errors(document: dict, paths) -> set[tuple[int, str]]:
+    found = set()
+    for path in paths:
+        for operation in document["paths"][path].values():
+            for status, answer in operation["responses"].items():
+                found |= {(int(status), code) for code in re.findall(r"`(\w+)`", answer["description"])}
+    return found
+
+
+def test_workflow_api_errors_are_documented(document):
+    import workflows
+
+    sources = [Path(workflows.__file__).parent / "api_views.py"]
+    # Shared with the other end-user APIs: api_endpoint, allowed_methods, read_json_object, authenticate_end_user.
+    shared = {
+        (500, "internal_error"),
+        (405, "method_not_allowed"),
+        (400, "invalid_json"),
+        (413, "body_too_large"),
+        (401, "unauthenticated"),
+        (401, "invalid_token"),
+        (403, "csrf_failed"),
+    }
+    implemented = literal_errors(sources) | shared
+    assert {(404, "unknown_workflow"), (404, "unknown_run"), (409, "workflow_disabled")} <= implemented
+
+    workflow_paths = [path for path in document["paths"] if path.startswith(("/workflows", "/events"))]
+    assert implemented <= documented_errors(document, workflow_paths)

@@ -98,3 +98,56 @@ def test_last_use_is_recorded_at_most_once_a_minute(api_key, key_headers):
     Client().get(CONNECTIONS, **key_headers)
     row.refresh_from_db()
     assert row.last_used_at > first_use
+
+
+def management_operations() -> list[tuple[str, str]]:
+    """(method, path) of every operation the document tags `management`."""
+    from api.openapi import openapi_document
+
+    return [
+        (method.upper(), "/api/v1" + path)
+        for path, item in openapi_document()["paths"].items()
+        for method, operation in item.items()
+        if "management" in operation["tags"]
+    ]
+
+
+def other_installations_key() -> str:
+    """A well-formed key issued by another sageint installation (another database): unknown here."""
+    return ApiKey(name="elsewhere").generate_key()
+
+
+@pytest.mark.parametrize(
+    "credentials", ["revoked key", "another installation's key", "user token", "admin session"]
+)
+def test_no_management_operation_opens_without_a_usable_key_of_this_installation(
+    credentials, api_key, superuser_client, user_token_for, django_capture_on_commit_callbacks
+):
+    from connections.models import Connection, EndUser
+    from records.models import SyncRun
+
+    row, key = api_key
+    end_user = EndUser.objects.create(kind=EndUser.Kind.EXTERNAL, external_id="customer-1")
+    connection = Connection.objects.create(end_user=end_user, client_id="client", business_id="b")
+    browser, headers = Client(), {}
+    if credentials == "revoked key":
+        row.revoke()
+        headers = {"HTTP_AUTHORIZATION": f"Bearer {key}"}
+    elif credentials == "another installation's key":
+        headers = {"HTTP_AUTHORIZATION": f"Bearer {other_installations_key()}"}
+    elif credentials == "user token":
+        headers = {"HTTP_AUTHORIZATION": f"Bearer {user_token_for('customer-1')}"}
+    else:
+        browser = superuser_client  # the admin's session is not a key either
+
+    operations = management_operations()
+    assert len(operations) >= 5
+    for method, path in operations:
+        url = path.replace("{connection_id}", str(connection.pk))
+        body = '{"end_user_id": "customer-1"}' if method == "POST" else None
+        with django_capture_on_commit_callbacks(execute=True):
+            answer = browser.generic(method, url, body or "", content_type="application/json", **headers)
+        assert answer.status_code == 401, (method, path)
+        assert answer.json()["error"]["code"] in ("invalid_api_key", "unauthenticated")
+        assert "customer-1" not in answer.content.decode()
+    assert Connection.objects.filter(pk=connection.pk).exists() and not SyncRun.objects.exists()

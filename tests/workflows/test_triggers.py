@@ -6,6 +6,7 @@ import pytest
 from django.urls import reverse
 
 from tests.fixtures_sage import connect_end_user_via_link
+from tests.openapi_schemas import assert_matches_schema
 from tests.workflows.conftest import invoice_input, run_now
 from workflows.models import Run, Step, Workflow
 
@@ -56,6 +57,8 @@ def test_api_starts_a_run_and_answers_its_status_with_step_results(
     ]
     assert answer["steps"][3]["response_status"] == 201
     assert answer["steps"][3]["response"]["id"]
+    assert_matches_schema(started.json(), "WorkflowRun")
+    assert_matches_schema(answer, "WorkflowRun")
 
 
 def test_api_refuses_missing_or_bad_tokens_with_the_api_error_shape(client, example_workflow):
@@ -117,6 +120,7 @@ def test_an_app_event_starts_every_enabled_workflow_listening_to_it(
         )
 
     assert response.status_code == 202, response.content
+    assert_matches_schema(response.json(), "AppEventRuns")
     names = sorted(run["workflow"]["name"] for run in response.json()["runs"])
     assert names == ["Invoice and collect payment", "Second listener"]
     assert len(queued) == 2
