@@ -15,6 +15,7 @@ class RequestLog(models.Model):
         PYTHON = "python", "In-process SDK"
         TOOLS = "tools", "Agent tools API"
         MCP = "mcp", "MCP server"
+        CONSOLE = "console", "Admin API console"
 
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     # Deleting an end user removes their log with them.
@@ -23,6 +24,12 @@ class RequestLog(models.Model):
     )
     source = models.CharField(max_length=8, choices=Source.choices, default=Source.PYTHON)
     tool = models.CharField(max_length=64, blank=True, help_text="The agent tool that made the call, if any.")
+    # A name, not a foreign key: the audit trail keeps who sent a call from the console after the account goes.
+    staff_username = models.CharField(
+        max_length=150,
+        blank=True,
+        help_text="The staff account that sent the call from the admin API console.",
+    )
     method = models.CharField(max_length=8)
     path = models.CharField(
         max_length=1000, help_text="Relative to Sage's API base, without the query string."
@@ -44,6 +51,9 @@ class RequestLog(models.Model):
     class Meta:
         ordering = ["-created_at", "-id"]
         indexes = [models.Index(fields=["end_user", "-created_at"])]
+        permissions = [
+            ("use_api_console", "Can send Sage API calls for a connection from the admin API console")
+        ]
 
     def __str__(self) -> str:
         return f"{self.method} {self.path} → {self.status_code or self.error_code}"

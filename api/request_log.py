@@ -23,6 +23,7 @@ def record_call(
     duration_ms: int,
     source: str,
     tool: str = "",
+    staff_username: str = "",
 ) -> RequestLog:
     """Write the row for one call. Query values are dropped here on purpose: only their names are kept."""
 
@@ -42,6 +43,7 @@ def record_call(
         duration_ms=max(0, duration_ms),
         source=source,
         tool=tool[:64],
+        staff_username=staff_username[:150],
     )
 
 

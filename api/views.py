@@ -142,7 +142,7 @@ def _run_all(callbacks: list[Callable[[], None]]) -> None:
             logger.exception("Proxy API: a step after sending the answer failed")
 
 
-def _read_up_to(chunks: Iterator[bytes], limit: int) -> tuple[list[bytes], bool]:
+def read_up_to(chunks: Iterator[bytes], limit: int) -> tuple[list[bytes], bool]:
     """The answer's first chunks, just past `limit` bytes, and whether that was all of it."""
     head: list[bytes] = []
     size = 0
@@ -170,7 +170,7 @@ def _sage_answer(sage_response, *, after_send: list[Callable[[], None]], path: s
     content_type = sage_response.headers.get("Content-Type", "application/octet-stream")
     chunks = sage_response.iter_content(ANSWER_CHUNK_BYTES)
     try:
-        head, complete = _read_up_to(chunks, BUFFERED_ANSWER_BYTES)
+        head, complete = read_up_to(chunks, BUFFERED_ANSWER_BYTES)
     except requests.RequestException as error:
         sage_response.close()
         _run_all(after_send)

@@ -29,7 +29,8 @@ from connections.sage_client import SageClient
 logger = logging.getLogger(__name__)
 
 # Sent once per call that reached for Sage, with end_user, method, path, query_names, status_code, failure,
-# attempts, duration_ms, source and tool (the agent tool that made the call, or ""). The api app writes its
+# attempts, duration_ms, source, tool (the agent tool that made the call, or "") and staff_username (the staff
+# account that sent it from the admin API console, or ""). The api app writes its
 # request log from it, so this service needs no import of the API layer (arrows point one way).
 call_finished = Signal()
 
@@ -130,6 +131,7 @@ def request(
     defer_log: Callable[[Callable[[], None]], None] | None = None,
     connection: Connection | None = None,
     tool: str = "",
+    staff_username: str = "",
 ) -> requests.Response:
     """Send `method path` to Sage for `end_user`'s connection and return Sage's answer, whatever its status.
 
@@ -151,7 +153,8 @@ def request(
     connection's businesses; any business not among them raises BusinessNotAllowed before anything is sent.
     With `stream=True` the body is read as the caller reads it (`iter_content`); close the response after.
     The HTTP API streams this way, so a large answer (a PDF) is never held whole in memory.
-    `tool` names the agent tool making the call, for the request log.
+    `tool` names the agent tool making the call, and `staff_username` the staff account sending it from the admin
+    API console, for the request log.
     """
     method = method.upper()
     if method not in ALLOWED_METHODS:
@@ -201,6 +204,7 @@ def request(
             duration_ms=round((time.perf_counter() - started) * 1000),
             source=source,
             tool=tool,
+            staff_username=staff_username,
             defer_log=defer_log if response is not None else None,
         )
 
@@ -223,7 +227,7 @@ def chosen_business(connection: Connection, headers: Mapping[str, str] | None) -
 
 
 def _record(
-    *, end_user, method, path, query, response, failure, duration_ms, source, tool, defer_log
+    *, end_user, method, path, query, response, failure, duration_ms, source, tool, staff_username, defer_log
 ) -> None:
     def write() -> None:
         # The call to Sage has happened (a write may have been made): a failure to log must never turn
@@ -241,6 +245,7 @@ def _record(
                 duration_ms=duration_ms,
                 source=source,
                 tool=tool,
+                staff_username=staff_username,
             )
         except Exception:
             logger.exception("Could not write the request log row for %s %s", method, path)
