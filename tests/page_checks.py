@@ -28,7 +28,9 @@ _ACCESSIBILITY_JS = """() => {
   const describe = (el) => el.outerHTML.slice(0, 160);
   const fields = [...document.querySelectorAll('input, select, textarea')].filter(
     (el) => el.type !== 'hidden' && !['submit', 'button', 'reset', 'image'].includes(el.type) && visible(el));
-  const unlabelled = fields.filter((el) => !named(el, [...(el.labels || [])].map((l) => l.textContent).join(' ')));
+  // A label's text, or the alt text of an image inside it (Django admin's search box is labelled by an icon).
+  const labelText = (label) => label.textContent + [...label.querySelectorAll('img[alt]')].map((img) => img.alt).join(' ');
+  const unlabelled = fields.filter((el) => !named(el, [...(el.labels || [])].map(labelText).join(' ')));
   const buttons = [...document.querySelectorAll('button, input[type=submit], input[type=button], [role=button]')];
   const unnamed = buttons.filter((el) => !named(el, el.tagName === 'INPUT' ? el.value : el.textContent));
   // A click target that is neither a button nor a link (a[role=button] is announced as a button: Django admin's).

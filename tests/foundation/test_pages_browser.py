@@ -11,7 +11,7 @@ from connections.models import Connection
 from tests.connections.test_connect_browser import CHROMIUM_ARGS, chromium, live_site  # noqa: F401
 from tests.fixtures_sage import connect_end_user_via_link, make_user_token, sandbox_user_id
 from tests.page_checks import PHONE, assert_page_fits_and_is_labelled, focus_is_visible, tab_to
-from workflows.models import Workflow
+from workflows.models import Run, StepRun, Workflow
 
 pytestmark = pytest.mark.browser
 
@@ -66,6 +66,18 @@ def test_signed_out_pages_fit_a_phone_and_a_desktop(page, live_site):  # noqa: F
         check(page, live_site, path)
 
 
+def test_the_first_tab_offers_to_skip_to_the_content(page, live_site):  # noqa: F811
+    page.goto(live_site + "/accounts/login/")
+    page.keyboard.press("Tab")
+    skip = page.locator(".skip-link")
+    assert page.evaluate("document.activeElement.className") == "skip-link" and skip.bounding_box()["y"] >= 0
+    assert focus_is_visible(page)
+    page.keyboard.press("Enter")
+    assert page.evaluate("document.activeElement.id") == "content"
+    page.keyboard.press("Tab")  # the next stop is in the content (the "sign up" link), not the header again
+    assert page.evaluate("document.activeElement.closest('main') !== null")
+
+
 def test_end_user_connects_by_keyboard_on_a_phone_and_every_page_on_the_way_fits(page, live_site, settings):  # noqa: F811
     connect_path = reverse("connections:connect")
     sign_in(page, live_site, "demo", settings.DEMO_USER_PASSWORD, connect_path)
@@ -92,16 +104,39 @@ def test_end_user_connects_by_keyboard_on_a_phone_and_every_page_on_the_way_fits
     assert_page_fits_and_is_labelled(page, "confirm link page")
 
 
+def finished_run(end_user) -> Run:
+    """A failed workflow run with one step whose request and answer are long (the steps table is wide)."""
+    workflow = Workflow.objects.create(name="Send reminders")
+    run = Run.objects.create(
+        workflow=workflow, end_user=end_user, trigger=Run.Trigger.MANUAL, status=Run.Status.FAILED
+    )
+    StepRun.objects.create(
+        run=run,
+        position=0,
+        key="find_overdue_invoices",
+        method="GET",
+        status=StepRun.Status.FAILED,
+        request={"path": "sales_invoices", "query": {"search": "x" * 120, "status_id": "UNPAID"}},
+        response_status=422,
+        response_body=[{"$message": "A long message from Sage " * 8, "$dataCode": "RecordInvalid"}],
+        error="Sage answered 422.",
+    )
+    return run
+
+
 def test_staff_pages_fit_a_phone_and_a_desktop(page, live_site, settings):  # noqa: F811
     end_user = connect_end_user_via_link("customer-7")
     connection = Connection.objects.get(end_user=end_user)
+    run = finished_run(end_user)
     sign_in(page, live_site, "admin", settings.DEMO_ADMIN_PASSWORD, "/admin/")
     for path in (
         reverse("admin:connections_connection_change", args=[connection.pk]),
         reverse("admin:records_connection_disconnect", args=[connection.pk]),
         reverse("admin:connections_integrationsettings_changelist"),
         reverse("admin:workflows_workflow_add"),
-        reverse("admin:workflows_workflow_run", args=[Workflow.objects.create(name="Send reminders").pk]),
+        reverse("admin:workflows_workflow_run", args=[run.workflow_id]),
+        reverse("admin:workflows_run_change", args=[run.pk]),
+        reverse("admin:connections_connectionevent_changelist"),
         reverse("sandbox:home"),
         reverse("sandbox:reset"),
     ):
