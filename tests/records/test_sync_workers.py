@@ -3,34 +3,20 @@ once, the per-connection lock holds across them (two "Sync now" sent to two work
 the per-business request budget (counted in Redis, shared by both)."""
 
 import math
-import os
-import subprocess
-import sys
 import threading
 import time
-import uuid
-from pathlib import Path
 
 import pytest
-from django.conf import settings as django_settings
 from django.core.management import call_command
 from django.core.signals import request_started
 
 from records.models import Contact, SyncRun
 from records.tasks import sync_connection
-from sageint.celery import app
 from sandbox import models as sage
 from tests.fixtures_sage import connect_end_user_via_link
-from tests.services import require_service, uses_postgresql, uses_redis_broker
+from tests.records.workers import sync_workers
 
-ROOT = Path(__file__).resolve().parents[2]
 BUDGET, WINDOW, PAGE = 5, 1.0, 20
-
-
-def worker_database_url() -> str:
-    db = django_settings.DATABASES["default"]
-    credentials = db["USER"] + (f":{db['PASSWORD']}" if db.get("PASSWORD") else "")
-    return f"postgres://{credentials}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
 
 
 @pytest.fixture
@@ -56,52 +42,16 @@ def api_arrivals():
 
 @pytest.fixture
 def two_workers(live_server, settings):
-    require_service(uses_postgresql(), "PostgreSQL (DATABASE_URL=postgres://…)")
-    require_service(uses_redis_broker(), "A Redis broker (CELERY_BROKER_URL=redis://…)")
-    queue = f"records-test-{uuid.uuid4().hex[:8]}"
-    overrides = {
-        "SITE_URL": live_server.url,
-        "SAGE_SANDBOX_URL": f"{live_server.url}/sandbox",
-        "RECORDS_SYNC_QUEUE": queue,
-        "RECORDS_SYNC_ITEMS_PER_PAGE": str(PAGE),
-        "RECORDS_SYNC_BUDGET_REQUESTS": str(BUDGET),
-        "RECORDS_SYNC_BUDGET_WINDOW_SECONDS": str(WINDOW),
-        "RECORDS_SYNC_READ_AHEAD": "1",
-    }
-    settings.SITE_URL = live_server.url
-    settings.SAGE_SANDBOX_URL = f"{live_server.url}/sandbox"
-    settings.SAGE_SANDBOX_CALLBACK_URLS = [f"{live_server.url}/connect/sageaccounting/callback/"]
-    settings.RECORDS_SYNC_QUEUE = queue
-    env = {**os.environ, **overrides, "DATABASE_URL": worker_database_url(), "CONN_MAX_AGE": "0"}
-    names = [f"records{number}-{queue}@localhost" for number in (1, 2)]
-    workers = [
-        subprocess.Popen(
-            [sys.executable, "scripts/test_worker.py", "-Q", queue, "-n", name],
-            cwd=ROOT,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.STDOUT,
-        )
-        for name in names
-    ]
-    try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            answered = {name for reply in app.control.ping(destination=names, timeout=1.0) for name in reply}
-            if answered == set(names):
-                break
-        else:
-            pytest.fail("the two sync workers did not start within 60 s")
+    with sync_workers(
+        live_server,
+        settings,
+        count=2,
+        RECORDS_SYNC_ITEMS_PER_PAGE=str(PAGE),
+        RECORDS_SYNC_BUDGET_REQUESTS=str(BUDGET),
+        RECORDS_SYNC_BUDGET_WINDOW_SECONDS=str(WINDOW),
+        RECORDS_SYNC_READ_AHEAD="1",
+    ) as queue:
         yield queue
-    finally:
-        for worker in workers:
-            worker.terminate()
-        for worker in workers:
-            try:
-                worker.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                worker.kill()
-                worker.wait()
 
 
 def wait_for_runs(connections, deadline_seconds: float = 120) -> None:
