@@ -150,3 +150,17 @@ def test_sage_refusing_at_the_callback_shows_its_reason_as_details(db):
         in html
     )
     assert '<span class="sage-details">Details from Sage: <code>Try later</code></span>' in html
+
+
+def test_admin_message_after_a_refused_refresh_keeps_sages_code_apart(superuser_client, connected_end_user):
+    connection = connected_end_user.connection
+    revoke_and_expire(connection)
+    response = superuser_client.post(
+        reverse("admin:records_connection_refresh_token", args=[connection.pk]), follow=True
+    )
+    html = response.content.decode()
+    assert (
+        '<li class="error"><span class="message-sentence">The token was not refreshed: Sage Accounting must be '
+        "reconnected: Sage refused the stored authorization"
+    ) in html
+    assert DETAILS_LINE in html and "[Sage:" not in html

@@ -149,6 +149,14 @@ def test_staff_pages_fit_a_phone_and_a_desktop(page, live_site, settings):  # no
     assert page.locator("#webhook-secret").is_visible()
     assert_page_fits_and_is_labelled(page, "webhook secret created")
 
+    # The API console with Sage's answer (headers table and formatted body).
+    page.goto(live_site + reverse("admin:api_console"))
+    page.locator("select[name=connection]").select_option(str(connection.pk))
+    page.fill("input[name=path]", "contacts?items_per_page=2&attributes=name,email,reference,address_line_1")
+    page.get_by_role("button", name="Send", exact=True).click()
+    page.locator("#console-answer").wait_for()
+    assert_page_fits_and_is_labelled(page, "API console answer")
+
     page.goto(live_site + reverse("admin:projects_apikey_add"))
     page.fill("input[name=name]", "Backend of the company's app")
     page.get_by_role("button", name="Save", exact=True).click()
