@@ -1,6 +1,6 @@
 from django.urls import path, register_converter
 
-from api import management_views, views
+from api import connect_session_views, management_views, views
 
 
 class AnyPathConverter:
@@ -27,6 +27,7 @@ urlpatterns = [
     path("connections/<str:connection_id>", management_views.connection_detail, name="connection"),
     path("connections/<str:connection_id>/syncs", management_views.connection_syncs, name="connection_syncs"),
     path("connect-links", management_views.connect_links, name="connect_links"),
+    path("connect/sessions", connect_session_views.create_session, name="connect_sessions"),
     path("proxy/<slug:integration>/<anypath:sage_path>", views.proxy_view, name="proxy"),
     path("proxy/<slug:integration>", views.proxy_view, {"sage_path": ""}),
 ]

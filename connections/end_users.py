@@ -40,13 +40,21 @@ def end_user_from_token(token: str) -> EndUser:
     reads both on every call).
     """
     claims = decode_user_token(token)
-    shown = [claims.get(name) for name in ("name", "email")]
+    return external_end_user(external_id=claims["sub"], name=claims.get("name"), email=claims.get("email"))
+
+
+def external_end_user(*, external_id: str, name=None, email=None) -> EndUser:
+    """The company's user with this id (created on first use), its connection read alongside.
+
+    The name shown on pages is `name`, else `email`, when given; a newer one replaces the stored one.
+    """
+    shown = [name, email]
     display_name = next((value.strip() for value in shown if isinstance(value, str) and value.strip()), "")[
         :255
     ]
     end_user = _get_or_create(
         kind=EndUser.Kind.EXTERNAL,
-        external_id=claims["sub"],
+        external_id=external_id,
         defaults={"display_name": display_name},
         with_connection=True,
     )

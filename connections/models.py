@@ -251,3 +251,35 @@ class ConnectionEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} · {self.end_user} · {self.created_at:%Y-%m-%d %H:%M:%S}"
+
+
+class ConnectSession(models.Model):
+    """A short-lived, single-use ticket the company's backend asks for so one of its users can connect.
+
+    Only a SHA-256 hash of the token is kept (the token is handed out once, in the API's answer). Opening the
+    portal with it uses it up; the session row stays, because the portal's pages read the allowed origins, the
+    return URL and `auto_return` from it for as long as the browser is bound to it.
+    """
+
+    end_user = models.ForeignKey(EndUser, on_delete=models.CASCADE, related_name="connect_sessions")
+    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    # Exact origins ("https://app.example.com:8443") the portal may post its outcome to; never "*".
+    allowed_origins = models.JSONField(default=list)
+    return_url = models.URLField(max_length=2000)
+    auto_return = models.BooleanField(default=False)
+    created_by_key = models.ForeignKey(
+        "projects.ApiKey", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["expires_at"], name="connect_session_expiry")]
+
+    def __str__(self) -> str:
+        return f"Connect session for {self.end_user} ({self.created_at:%Y-%m-%d %H:%M})"
+
+    @property
+    def is_expired(self) -> bool:
+        return self.expires_at <= timezone.now()

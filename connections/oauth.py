@@ -4,6 +4,7 @@ State is kept in the browser session, capped, bound to the end user, valid SAGE_
 removed on first use (the shape of allauth's statekit).
 """
 
+import hashlib
 import logging
 import time
 
@@ -33,6 +34,7 @@ logger = logging.getLogger(__name__)
 
 _STATES_SESSION_KEY = "sageint_oauth_states"
 _MAX_PENDING_STATES = 5
+_COMPLETED_SESSION_KEY = "sageint_oauth_completed"
 
 
 def start_authorization(*, request, end_user: EndUser) -> str:
@@ -56,8 +58,14 @@ def complete_authorization(*, request) -> Connection:
     choosing, so Sage's text is shown only on a redirect this browser's own Connect press started.
     """
     params = request.GET
-    pending = _pop_state(request.session, params.get("state", ""))
+    state = params.get("state", "")
+    pending = _pop_state(request.session, state)
     if pending is None:
+        finished = _connection_made_with(request.session, state)
+        if finished is not None:
+            # The same browser came back to a callback that already succeeded (a reload, the Back button):
+            # show what it made rather than an error. Nothing is exchanged or changed.
+            return finished
         raise InvalidState(
             "This sign-in link is invalid, expired or was already used. Start connecting again from the "
             "connect page."
@@ -94,13 +102,15 @@ def complete_authorization(*, request) -> Connection:
     except SageUnavailable as unavailable:
         raise _not_connected_try_again(unavailable) from None
     identity = _fetch_identity(credentials, token_set.access_token)
-    return _save_connection(
+    connection = _save_connection(
         end_user=end_user,
         credentials=credentials,
         token_set=token_set,
         identity=identity,
         country=params.get("country", ""),
     )
+    _remember_success(request.session, state=state, end_user=end_user)
+    return connection
 
 
 # --- state ------------------------------------------------------------------------------------------------
@@ -125,6 +135,25 @@ def _pop_state(session, state: str) -> dict | None:
     if time.time() - pending["issued_at"] > settings.SAGE_OAUTH_STATE_SECONDS:
         return None
     return pending
+
+
+def _remember_success(session, *, state: str, end_user: EndUser) -> None:
+    # Kept hashed and capped like pending states; only this browser's session can ever match them.
+    done = dict(session.get(_COMPLETED_SESSION_KEY) or {})
+    done[_state_hash(state)] = {"end_user_id": end_user.pk, "finished_at": time.time()}
+    newest = sorted(done.items(), key=lambda item: item[1]["finished_at"])[-_MAX_PENDING_STATES:]
+    session[_COMPLETED_SESSION_KEY] = dict(newest)
+
+
+def _connection_made_with(session, state: str) -> Connection | None:
+    done = (session.get(_COMPLETED_SESSION_KEY) or {}).get(_state_hash(state)) if state else None
+    if done is None:
+        return None
+    return Connection.objects.filter(end_user_id=done["end_user_id"]).select_related("end_user").first()
+
+
+def _state_hash(state: str) -> str:
+    return hashlib.sha256(state.encode()).hexdigest()
 
 
 # --- after the exchange ---------------------------------------------------------------------------------

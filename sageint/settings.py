@@ -3,6 +3,7 @@
 import base64
 import hashlib
 import os
+import re
 from pathlib import Path
 
 import environ
@@ -397,9 +398,29 @@ SAGEINT_USER_TOKEN_MAX_LIFETIME_SECONDS = env.int(
 )
 # How long a browser session opened with a connect link stays bound to that end user.
 SAGEINT_CONNECT_LINK_SESSION_SECONDS = env.int("SAGEINT_CONNECT_LINK_SESSION_SECONDS", default=3600)
+# Connect sessions (POST /api/v1/connect/sessions): how long their single-use token may wait to be opened.
+SAGEINT_CONNECT_SESSION_SECONDS = env.int("SAGEINT_CONNECT_SESSION_SECONDS", default=600)
+# The connect portal (the pages users of the company's app see) wears the company's name, logo and colour.
+SAGEINT_BRAND_NAME = env.str("SAGEINT_BRAND_NAME", default="")[:100]
+SAGEINT_BRAND_LOGO_URL = env.str("SAGEINT_BRAND_LOGO_URL", default="")
+SAGEINT_BRAND_COLOR = env.str("SAGEINT_BRAND_COLOR", default="#00815d")
+# Both end up in the page (an <img src> and a CSS colour): anything but a plain colour or URL is a mistake.
+if not re.fullmatch(r"#(?:[0-9a-fA-F]{3}){1,2}", SAGEINT_BRAND_COLOR):
+    raise ImproperlyConfigured(
+        f"SAGEINT_BRAND_COLOR must be a hex colour like #00815d, not {SAGEINT_BRAND_COLOR!r}."
+    )
+if SAGEINT_BRAND_LOGO_URL and not re.match(
+    r"(https?://[^\s\"'<>]+|/[^/\s\"'<>][^\s\"'<>]*)$", SAGEINT_BRAND_LOGO_URL
+):
+    raise ImproperlyConfigured("SAGEINT_BRAND_LOGO_URL must be an http(s) URL or a path starting with '/'.")
 # Connect links and OAuth states live in sessions: expired sessions are deleted daily.
 CELERY_BEAT_SCHEDULE["accounts.prune_expired_sessions"] = {
     "task": "accounts.prune_expired_sessions",
+    "schedule": 24 * 60 * 60,
+}
+# Connect sessions no browser can be bound to any more are deleted daily (they hold no secret, only a hash).
+CELERY_BEAT_SCHEDULE["connections.delete_finished_connect_sessions"] = {
+    "task": "connections.delete_finished_connect_sessions",
     "schedule": 24 * 60 * 60,
 }
 # OAuth `state` lifetime (single use, bound to the browser session).

@@ -3,6 +3,7 @@ call sandbox.oauth, answer."""
 
 import base64
 import binascii
+import functools
 from urllib.parse import unquote_plus
 
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
@@ -29,6 +30,23 @@ FORWARDED_PARAMS = (
 )
 
 
+def _popup_friendly(view):
+    """Sage's sign-in page works inside a popup opened by another site (the connect portal's): so must ours.
+
+    Django's default `Cross-Origin-Opener-Policy: same-origin` would cut the popup off from the page that opened
+    it, for the rest of the popup's life.
+    """
+
+    @functools.wraps(view)
+    def wrapper(request: HttpRequest) -> HttpResponse:
+        response = view(request)
+        response["Cross-Origin-Opener-Policy"] = "unsafe-none"
+        return response
+
+    return wrapper
+
+
+@_popup_friendly
 @require_http_methods(["GET", "POST"])
 def authorize(request: HttpRequest) -> HttpResponse:
     params = request.POST if request.method == "POST" else request.GET

@@ -4,22 +4,12 @@ from pathlib import Path
 
 import pytest
 
-from accounts.demo import ensure_demo_accounts
 from connections.models import Connection
 from tests.fixtures_sage import make_user_token, sandbox_user_id
 from tests.services import require_service
 
 CHROMIUM = Path("/usr/bin/chromium")
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture
-def live_site(live_server, settings):
-    settings.SITE_URL = live_server.url
-    settings.SAGE_SANDBOX_URL = f"{live_server.url}/sandbox"
-    settings.SAGE_SANDBOX_CALLBACK_URLS = [f"{live_server.url}/connect/sageaccounting/callback/"]
-    ensure_demo_accounts()
-    return live_server.url
 
 
 # Debian's chromium run as root in a container: no setuid sandbox (--no-sandbox), a small /dev/shm

@@ -146,14 +146,30 @@ def test_expired_state_is_refused(demo_browser, sandbox_transport, settings):
     assert sandbox_transport.count("/oauth/token") == 0
 
 
-def test_reused_state_is_refused_and_keeps_the_connection(demo_browser, sandbox_transport):
+def test_reloading_the_callback_after_connecting_shows_the_connection_and_changes_nothing(
+    demo_browser, sandbox_transport
+):
     callback_url = consent(demo_browser, start(demo_browser))
     assert follow_callback(demo_browser, callback_url).status_code == 302
     tokens_before = Connection.objects.values_list("refresh_token_encrypted", flat=True).get()
+
     replay = follow_callback(demo_browser, callback_url)
-    assert replay.status_code == 400
+
+    assert replay.status_code == 302 and replay["Location"] == CONNECT
+    page = demo_browser.get(CONNECT).content.decode()
+    assert "Connected" in page and "Sandbox Trading Ltd" in page
     assert sandbox_transport.count("/oauth/token") == 1
     assert Connection.objects.values_list("refresh_token_encrypted", flat=True).get() == tokens_before
+
+
+def test_a_used_state_replayed_from_another_browser_is_still_refused(demo_browser, sandbox_transport, db):
+    callback_url = consent(demo_browser, start(demo_browser))
+    assert follow_callback(demo_browser, callback_url).status_code == 302
+    other = Client()
+    other.force_login(get_user_model().objects.create(username="other"))
+
+    assert follow_callback(other, callback_url).status_code == 400
+    assert sandbox_transport.count("/oauth/token") == 1
 
 
 def test_a_used_code_is_refused_by_sage_with_a_clear_message(demo_browser, sandbox_transport):
