@@ -25,3 +25,15 @@ def superuser_client(db):
     browser = Client()
     browser.force_login(user)
     return browser
+
+
+@pytest.fixture
+def live_site(live_server, settings):
+    """sageint on a live server (browser tests): its own sandbox is the Sage the product talks to."""
+    from accounts.demo import ensure_demo_accounts
+
+    settings.SITE_URL = live_server.url
+    settings.SAGE_SANDBOX_URL = f"{live_server.url}/sandbox"
+    settings.SAGE_SANDBOX_CALLBACK_URLS = [f"{live_server.url}/connect/sageaccounting/callback/"]
+    ensure_demo_accounts()
+    return live_server.url

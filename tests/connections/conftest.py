@@ -58,18 +58,6 @@ def make_connection(db):
 
 
 @pytest.fixture
-def live_site(live_server, settings):
-    """sageint on a live server (browser tests): its own sandbox is the Sage the product talks to."""
-    from accounts.demo import ensure_demo_accounts
-
-    settings.SITE_URL = live_server.url
-    settings.SAGE_SANDBOX_URL = f"{live_server.url}/sandbox"
-    settings.SAGE_SANDBOX_CALLBACK_URLS = [f"{live_server.url}/connect/sageaccounting/callback/"]
-    ensure_demo_accounts()
-    return live_server.url
-
-
-@pytest.fixture
 def superuser_browser(superuser_client):
     """A test client logged in as a superuser (admin pages); see tests/conftest.py."""
     return superuser_client

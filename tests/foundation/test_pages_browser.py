@@ -8,7 +8,7 @@ import pytest
 from django.urls import reverse
 
 from connections.models import Connection
-from tests.connections.test_connect_browser import CHROMIUM_ARGS, chromium, live_site  # noqa: F401
+from tests.connections.test_connect_browser import CHROMIUM_ARGS, chromium
 from tests.fixtures_sage import connect_end_user_via_link, make_user_token, sandbox_user_id
 from tests.page_checks import PHONE, assert_page_fits_and_is_labelled, focus_is_visible, tab_to
 from workflows.models import Run, StepRun, Workflow
@@ -33,7 +33,7 @@ def browser():
 
 
 @pytest.fixture
-def page(browser, live_site):  # noqa: F811  (the imported fixture)
+def page(browser, live_site):
     context = browser.new_context(viewport=PHONE)
     context.set_default_timeout(15_000)
     yield context.new_page()
@@ -53,7 +53,7 @@ def sign_in(page, base_url: str, username: str, password: str, next_path: str = 
     page.wait_for_url(base_url + next_path)
 
 
-def test_signed_out_pages_fit_a_phone_and_a_desktop(page, live_site):  # noqa: F811
+def test_signed_out_pages_fit_a_phone_and_a_desktop(page, live_site):
     for path in (
         "/",
         "/accounts/login/",
@@ -66,7 +66,7 @@ def test_signed_out_pages_fit_a_phone_and_a_desktop(page, live_site):  # noqa: F
         check(page, live_site, path)
 
 
-def test_the_first_tab_offers_to_skip_to_the_content(page, live_site):  # noqa: F811
+def test_the_first_tab_offers_to_skip_to_the_content(page, live_site):
     page.goto(live_site + "/accounts/login/")
     page.keyboard.press("Tab")
     skip = page.locator(".skip-link")
@@ -78,7 +78,7 @@ def test_the_first_tab_offers_to_skip_to_the_content(page, live_site):  # noqa: 
     assert page.evaluate("document.activeElement.closest('main') !== null")
 
 
-def test_end_user_connects_by_keyboard_on_a_phone_and_every_page_on_the_way_fits(page, live_site, settings):  # noqa: F811
+def test_end_user_connects_by_keyboard_on_a_phone_and_every_page_on_the_way_fits(page, live_site, settings):
     connect_path = reverse("connections:connect")
     sign_in(page, live_site, "demo", settings.DEMO_USER_PASSWORD, connect_path)
     assert_page_fits_and_is_labelled(page, "connect page, not connected")
@@ -124,7 +124,7 @@ def finished_run(end_user) -> Run:
     return run
 
 
-def test_staff_pages_fit_a_phone_and_a_desktop(page, live_site, settings):  # noqa: F811
+def test_staff_pages_fit_a_phone_and_a_desktop(page, live_site, settings):
     end_user = connect_end_user_via_link("customer-7")
     connection = Connection.objects.get(end_user=end_user)
     run = finished_run(end_user)
