@@ -4,13 +4,14 @@ connections and their audit events. No token or secret is ever a field here."""
 from django import forms
 from django.conf import settings
 from django.contrib import admin
+from django.db import models
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.html import format_html
 
 from . import services
 from .credentials import CredentialsMode, current_mode, redirect_url, sage_credentials, set_client_secret
-from .models import Connection, ConnectionEvent, EndUser, IntegrationSettings
+from .models import Connection, ConnectionEvent, ConnectSession, EndUser, IntegrationSettings
 from .templatetags.connection_display import business_list, message_with_details
 
 
@@ -241,3 +242,27 @@ class ConnectionEventAdmin(ReadOnlyAdmin):
     @admin.display(description="Detail")
     def detail_shown(self, obj: ConnectionEvent) -> str:
         return message_with_details(obj.detail)
+
+
+@admin.register(ConnectSession)
+class ConnectSessionAdmin(ReadOnlyAdmin):
+    """Who was sent to the portal, by which key, from where, and whether they opened it (never the token)."""
+
+    list_display = ["created_at", "end_user", "state", "created_by_key", "origins", "return_url"]
+    list_select_related = ["end_user", "created_by_key"]
+    search_fields = ["end_user__external_id", "return_url"]
+    date_hierarchy = "created_at"
+    exclude = ["token_hash"]
+    formfield_overrides = {
+        models.URLField: {"assume_scheme": "https"}
+    }  # read-only here; silences Django 6's notice
+
+    @admin.display(description="State")
+    def state(self, obj: ConnectSession) -> str:
+        if obj.used_at:
+            return f"opened {obj.used_at:%Y-%m-%d %H:%M}"
+        return "expired" if obj.is_expired else f"open until {obj.expires_at:%H:%M}"
+
+    @admin.display(description="Allowed origins")
+    def origins(self, obj: ConnectSession) -> str:
+        return ", ".join(obj.allowed_origins)

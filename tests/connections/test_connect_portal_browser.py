@@ -16,6 +16,7 @@ from connections import connect_sessions
 from connections.models import Connection, ConnectSession
 from tests.connections.test_connect_browser import CHROMIUM_ARGS, chromium
 from tests.fixtures_sage import sandbox_user_id
+from tests.page_checks import DESKTOP, assert_page_fits_and_is_labelled
 
 pytestmark = pytest.mark.browser
 
@@ -251,6 +252,9 @@ def test_a_blocked_popup_becomes_a_full_page_and_the_back_button_carries_the_out
     consent_at_sandbox(page)
     page.wait_for_selector("#portal-outcome")
 
+    page.set_viewport_size(DESKTOP)
+    assert_page_fits_and_is_labelled(page, "portal, connected")
+
     page.click("#back-to-app")
 
     page.wait_for_url(f"{app.origin}/back?**")
@@ -270,11 +274,35 @@ def test_on_a_phone_the_portal_is_a_full_page_and_auto_return_comes_straight_bac
         page.click("#connect")
         page.wait_for_selector("#connection-status")
         assert len(phone.pages) == 1  # no popup
+        assert_page_fits_and_is_labelled(page, "portal on a phone")
         start_in_popup(page)
         consent_at_sandbox(page)
 
         page.wait_for_url(f"{app.origin}/back?**")
         returned = dict(parse_qsl(urlsplit(page.url).query))
         assert returned["sageint_status"] == "connected" and returned["sageint_state"] == "active"
+    finally:
+        phone.close()
+
+
+def test_managing_a_connection_in_the_portal_fits_a_phone(browser, app):
+    phone = browser.new_context(viewport={"width": 390, "height": 844})
+    phone.set_default_timeout(15_000)
+    try:
+        page = open_app(phone, f"{app.origin}/settings?token={session_token(app)}")
+        page.click("#connect")
+        start_in_popup(page)
+        consent_at_sandbox(page)
+        page.wait_for_selector("#portal-outcome")
+        assert_page_fits_and_is_labelled(page, "portal, connected, on a phone")
+
+        page.get_by_role("link", name="Disconnect").click()
+        page.wait_for_selector("#disconnect-confirm")
+        assert_page_fits_and_is_labelled(page, "disconnect question on a phone")
+        page.get_by_role("button", name="Yes, disconnect").click()
+        page.wait_for_selector("#back-to-app")
+
+        assert not Connection.objects.exists()
+        assert "sageint_status=disconnected" in page.get_attribute("#back-to-app", "href")
     finally:
         phone.close()

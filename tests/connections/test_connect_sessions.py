@@ -3,10 +3,12 @@ branded connect portal with its single-use, short-lived token and is sent back t
 
 import hashlib
 import json
+import threading
 from datetime import timedelta
 from urllib.parse import parse_qs, parse_qsl, urlsplit
 
 import pytest
+from django.db import connection as db_connection
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
@@ -492,3 +494,41 @@ def test_finished_sessions_are_deleted(settings):
 def _back_link(html: str) -> str:
     anchor = html.split('id="back-to-app" href="')[1]
     return anchor.split('"')[0].replace("&amp;", "&")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_browsers_opening_one_token_at_once_get_it_once():
+    token = issue()
+    barrier = threading.Barrier(4)
+    results = []
+
+    def open_once():
+        barrier.wait()
+        try:
+            connect_sessions.open_connect_session(token)
+            results.append("opened")
+        except connect_sessions.ConnectSessionRefused as refused:
+            results.append(refused.reason)
+        finally:
+            db_connection.close()
+
+    threads = [threading.Thread(target=open_once) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert sorted(results) == ["opened", "used", "used", "used"]
+
+
+def test_the_admin_lists_sessions_without_their_token(superuser_client):
+    token = issue(name="Ann Example")
+    session = ConnectSession.objects.get()
+
+    listing = superuser_client.get(reverse("admin:connections_connectsession_changelist")).content.decode()
+    detail = superuser_client.get(reverse("admin:connections_connectsession_change", args=[session.pk]))
+
+    assert "Ann Example" in listing and APP in listing and "open until" in listing
+    assert detail.status_code == 200
+    for page in (listing, detail.content.decode()):
+        assert token not in page and session.token_hash not in page
