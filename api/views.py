@@ -177,9 +177,12 @@ def _sage_answer(sage_response, *, after_send: list[Callable[[], None]], path: s
         raise SageUnavailable("Sage's answer broke off before it was complete.") from error
     if complete:
         sage_response.close()
+        body = b"".join(head)
         response = ProxiedResponse(
-            b"".join(head), status=sage_response.status_code, content_type=content_type, after_send=after_send
+            body, status=sage_response.status_code, content_type=content_type, after_send=after_send
         )
+        # Set here, not by CommonMiddleware: token calls skip it (api/middleware.py).
+        response["Content-Length"] = str(len(body))
     else:
         response = StreamedProxiedResponse(
             _passed_on(head, chunks, path),

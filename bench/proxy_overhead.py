@@ -228,7 +228,7 @@ def start_gunicorn(
     threads: int,
     log: Path,
     production: bool = False,
-    worker_class: str = "gthread",
+    worker_class: str = "",
 ) -> subprocess.Popen:
     if production:
         # The repository's gunicorn.conf.py, as the README's production command runs it (WEB_* settings).
@@ -238,14 +238,17 @@ def start_gunicorn(
             env["WEB_WORKERS"] = str(workers)
         if threads:
             env["WEB_THREADS"] = str(threads)
+        if worker_class:
+            command += ["--worker-class", worker_class]
     else:
         command = [
             PYTHON, "-m", "gunicorn", app,
             "--bind", f"127.0.0.1:{port}",
             "--workers", str(workers),
-            "--worker-class", worker_class,
+            "--worker-class", worker_class or "gthread",
             "--threads", str(threads),
-            "--worker-connections", str(threads),
+            # gthread keeps a connection alive only below worker_connections - threads: room for every client.
+            "--worker-connections", str(threads + 1000),
             "--keep-alive", "30",
             "--backlog", "256",
             "--log-level", "warning",
@@ -253,6 +256,20 @@ def start_gunicorn(
     return subprocess.Popen(
         command, env=env, cwd=ROOT, stdout=log.open("w"), stderr=subprocess.STDOUT, start_new_session=True
     )
+
+
+def cpu_seconds(process: subprocess.Popen) -> float:
+    """CPU time (user + system) used so far by a server started by start_gunicorn: its master and workers,
+    which share its process group. Unlike wall time it hardly depends on what else the machine runs."""
+    ticks = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rpartition(")")[2].split()
+        except OSError:
+            continue  # the process ended meanwhile
+        if int(fields[2]) == process.pid:  # fields[2]: the process group (the session leader's pid)
+            ticks += int(fields[11]) + int(fields[12])
+    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 def stop(process: subprocess.Popen) -> None:
@@ -268,19 +285,29 @@ def stop(process: subprocess.Popen) -> None:
 
 
 def measure(
-    url: str, headers: dict, *, clients: int, seconds: float, warmup: float, expect: int = 200
+    url: str,
+    headers: dict,
+    *,
+    clients: int,
+    seconds: float,
+    warmup: float,
+    expect: int = 200,
+    cpu_of: subprocess.Popen | None = None,
 ) -> dict:
-    """`clients` threads, each with a keep-alive session, sending `url` back to back for `seconds`."""
+    """`clients` threads, each with a keep-alive session, sending `url` back to back for `seconds`; with
+    `cpu_of`, also the CPU time that server spent per call while they did."""
 
     def call(session: requests.Session) -> bool:
         return session.get(url, headers=headers, timeout=30).status_code == expect
 
-    return measure_calls(call, clients=clients, seconds=seconds, warmup=warmup, label=url)
+    probe = (lambda: cpu_seconds(cpu_of)) if cpu_of is not None else None
+    return measure_calls(call, clients=clients, seconds=seconds, warmup=warmup, label=url, probe=probe)
 
 
-def measure_calls(call, *, clients: int, seconds: float, warmup: float, label: str = "") -> dict:
+def measure_calls(call, *, clients: int, seconds: float, warmup: float, label: str = "", probe=None) -> dict:
     """`clients` threads, each with its own keep-alive session, running `call(session)` (True when the answer
-    is the expected one) back to back for `seconds` after `warmup`."""
+    is the expected one) back to back for `seconds` after `warmup`. `probe()` (a CPU counter) is read when
+    the measuring window opens and when the last call is answered: `cpu_ms` is its growth per call."""
     latencies: list[list[float]] = [[] for _ in range(clients)]
     errors = [0] * clients
     start_barrier = threading.Barrier(clients + 1)
@@ -310,11 +337,13 @@ def measure_calls(call, *, clients: int, seconds: float, warmup: float, label: s
     # The window starts once everybody is warm; perf_counter is shared by all threads.
     window["end"] = float("inf")
     start_barrier.wait()
+    probed_at_start = probe() if probe else 0.0
     started = time.perf_counter()
     window["end"] = started + seconds
     for thread in threads:
         thread.join()
     elapsed = time.perf_counter() - started
+    probed = probe() - probed_at_start if probe else None
     flat = sorted(latency for per_client in latencies for latency in per_client)
     if not flat:
         raise SystemExit(f"no request completed against {label}")
@@ -324,6 +353,7 @@ def measure_calls(call, *, clients: int, seconds: float, warmup: float, label: s
         "median_ms": statistics.median(flat) * 1000,
         "p95_ms": flat[min(len(flat) - 1, int(len(flat) * 0.95))] * 1000,
         "rps": len(flat) / elapsed,
+        "cpu_ms": probed * 1000 / len(flat) if probed is not None else None,
     }
 
 
@@ -398,24 +428,26 @@ phases = [
                            connection=end_user.connection)),
 ]
 results = {}
-print(f"{'phase (median of ' + str(CALLS) + ' calls, one thread)':<92}{'ms':>8}")
+# CPU time of this thread, not wall time: it leaves out the stub's time and whatever else the machine runs.
+print(f"{'phase (median of ' + str(CALLS) + ' calls, one thread: CPU ms; wall ms)':<92}{'CPU':>8}{'wall':>8}")
 for name, call in phases:
     for _ in range(30):
         call()
-    timings = []
+    cpu, wall = [], []
     for _ in range(CALLS):
-        began = time.perf_counter()
+        began_cpu, began = time.thread_time(), time.perf_counter()
         call()
-        timings.append(time.perf_counter() - began)
-    results[name[0]] = statistics.median(timings) * 1000
-    print(f"{name:<92}{results[name[0]]:>8.3f}")
+        wall.append(time.perf_counter() - began)
+        cpu.append(time.thread_time() - began_cpu)
+    results[name[0]] = statistics.median(cpu) * 1000
+    print(f"{name:<92}{results[name[0]]:>8.3f}{statistics.median(wall) * 1000:>8.3f}")
 print(f"{'  => Django + middleware + view plumbing (B - C)':<92}{results['B'] - results['C']:>8.3f}")
 print(f"{'  => view own work: query parse, answer copy, headers, log hand-off (A - B - H)':<92}"
       f"{results['A'] - results['B'] - results['H']:>8.3f}")
 print(f"database: {db.vendor}")
 if PROFILE:
     import cProfile, pstats
-    profiler = cProfile.Profile()
+    profiler = cProfile.Profile(time.thread_time)  # CPU time, as above
     profiler.enable()
     for _ in range(CALLS):
         wsgi_get("/api/v1/proxy/sageaccounting/contacts", "email=" + EMAIL)
@@ -443,13 +475,102 @@ def phase_breakdown(env: dict, *, upstream_url: str, calls: int, profile: bool =
     )
 
 
+# Issue 15's two runs, the default: Sage's latency with many callers, then the proxy's own cost (zero delay).
+ISSUE_RUNS = ((200.0, [48]), (0.0, [1, 16]))
+
+
+def load_average() -> str:
+    return "load average " + " ".join(f"{value:.2f}" for value in os.getloadavg())
+
+
+def start_upstream(port: int, env: dict, *, delay_ms: float, clients: int, log: Path) -> subprocess.Popen:
+    upstream_env = {**env, "BENCH_UPSTREAM_DELAY_MS": str(delay_ms)}
+    process = start_gunicorn(
+        "bench.proxy_overhead:upstream_app", port, upstream_env, workers=1, threads=clients + 4, log=log
+    )
+    wait_until_up(f"http://127.0.0.1:{port}/")
+    return process
+
+
+def run_scenarios(args, *, delay_ms: float, concurrency: list[int], urls: dict, servers: dict) -> None:
+    """One run (one upstream delay): every scenario at every client count, then the figures against targets."""
+    print()
+    print(f"--- upstream delay {delay_ms:g} ms, clients {' '.join(map(str, concurrency))} ({load_average()})")
+    print(
+        f"{'scenario':<22}{'requests':>9}{'errors':>7}{'median ms':>11}{'p95 ms':>9}{'req/s':>8}"
+        f"{'server CPU ms/call':>20}"
+    )
+    results = {}
+    for clients in concurrency:
+        scenarios = ["direct", *([] if args.no_forwarder else ["bare forwarder"]), "proxied"]
+        if clients == 1 and not delay_ms:
+            # Not a target, a reference: the same request refused (400, bad path) after authenticating, so
+            # sageint's own floor (gunicorn, Django, token and database read) shows without Sage or the log.
+            scenarios.append("refused (floor)")
+        for name in scenarios:
+            url, headers, expected = urls[name]
+            result = measure(
+                url, headers, clients=clients, seconds=args.seconds, warmup=args.warmup, expect=expected,
+                cpu_of=servers[name],
+            )  # fmt: skip
+            results[(name, clients)] = result
+            print(
+                f"{name + f' x{clients}':<22}{result['requests']:>9}{result['errors']:>7}"
+                f"{result['median_ms']:>11.2f}{result['p95_ms']:>9.2f}{result['rps']:>8.0f}"
+                f"{result['cpu_ms']:>20.3f}"
+            )
+    print(f"({load_average()}; server CPU: the stub's for direct, else the hop's own, the stub's excluded)")
+    for clients in concurrency:
+        direct, proxied = results[("direct", clients)], results[("proxied", clients)]
+        share = proxied["rps"] / direct["rps"]
+        line = (
+            f"{clients:>2} client(s): proxy throughput {share:.0%} of direct; added latency median "
+            f"{proxied['median_ms'] - direct['median_ms']:+.2f} ms, p95 {proxied['p95_ms'] - direct['p95_ms']:+.2f} ms"
+        )
+        if delay_ms and clients >= 48:
+            line += f"  [issue 15 target ≥ 90 % of direct: {'met' if share >= 0.9 else 'MISSED'}]"
+        print(line)
+        bare = results.get(("bare forwarder", clients))
+        if bare is None:
+            continue
+        own = proxied["median_ms"] - bare["median_ms"]
+        own_cpu = proxied["cpu_ms"] - bare["cpu_ms"]
+        bare_share = proxied["rps"] / bare["rps"]
+        zero = not delay_ms
+        print(
+            f"{'':>13}bare hop adds {bare['median_ms'] - direct['median_ms']:+.2f} ms median; "
+            f"sageint's own work {own:+.2f} ms median"
+            + (f" [target ≤ 1 ms: {'met' if own <= 1 else 'MISSED'}]" if zero and clients == 1 else "")
+        )
+        print(
+            f"{'':>13}CPU per call: sageint {proxied['cpu_ms']:.3f} ms, bare hop {bare['cpu_ms']:.3f} ms, "
+            f"sageint's own {own_cpu:+.3f} ms"
+            + (f" [target ≤ 1 ms: {'met' if own_cpu <= 1 else 'MISSED'}]" if zero and clients == 1 else "")
+        )
+        print(
+            f"{'':>13}throughput {bare_share:.0%} of the bare hop's"
+            + (
+                f" [target ≥ 80 %: {'met' if bare_share >= 0.8 else 'MISSED'}]"
+                if zero and clients == 16
+                else ""
+            )
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--seconds", type=float, default=5.0, help="measuring time per scenario")
     parser.add_argument("--warmup", type=float, default=1.0, help="warm-up time per scenario")
-    parser.add_argument("--concurrency", type=int, nargs="*", default=[1, 16])
+    parser.add_argument(
+        "--concurrency", type=int, nargs="*", help="client counts of a single run (default: issue 15's runs)"
+    )
+    parser.add_argument(
+        "--upstream-delay-ms",
+        type=float,
+        help="stub's answer delay (Sage's latency) of a single run (default: issue 15's runs, 200 then 0)",
+    )
     parser.add_argument(
         "--server",
         choices=["production", "flags"],
@@ -459,15 +580,12 @@ def main() -> None:
     )
     parser.add_argument(
         "--worker-class",
-        default="gthread",
-        help="with --server flags: gunicorn worker class (gthread, gevent…)",
+        default="",
+        help="gunicorn worker class of sageint and the forwarder (gthread, gevent…; default: the configuration's)",
     )
     parser.add_argument("--workers", type=int, default=0, help="web workers (default: the configuration's)")
     parser.add_argument(
         "--threads", type=int, default=0, help="threads per web worker (default: the configuration's)"
-    )
-    parser.add_argument(
-        "--upstream-delay-ms", type=float, default=0.0, help="stub's answer delay (Sage's latency)"
     )
     parser.add_argument(
         "--no-forwarder",
@@ -483,9 +601,17 @@ def main() -> None:
     parser.add_argument(
         "--phases", action="store_true", help="also time each phase of a proxied call in-process"
     )
+    parser.add_argument("--phases-only", action="store_true", help="only time the phases (no load runs)")
     parser.add_argument("--profile", action="store_true", help="with --phases: also cProfile proxied calls")
     parser.add_argument("--keep", action="store_true", help="keep the scratch directory (logs, database)")
     args = parser.parse_args()
+    args.phases = args.phases or args.phases_only
+    if args.phases_only:
+        runs = ((0.0, []),)
+    elif args.concurrency is None and args.upstream_delay_ms is None:
+        runs = ISSUE_RUNS
+    else:
+        runs = ((args.upstream_delay_ms or 0.0, args.concurrency or [1, 16]),)
     production = args.server == "production"
     if not production:
         args.workers, args.threads = args.workers or os.cpu_count() or 2, args.threads or 8
@@ -502,115 +628,74 @@ def main() -> None:
     env = app_environment(args, scratch, app_port, upstream_port)
     env["SAGEINT_METRICS_DIR"] = str(scratch / "metrics")
     processes = []
+    upstream = None
+    most_clients = max((clients for _, concurrency in runs for clients in concurrency), default=1)
     try:
         prepare_database(env)
-        upstream_env = {**env, "BENCH_UPSTREAM_DELAY_MS": str(args.upstream_delay_ms)}
-        processes.append(
-            start_gunicorn(
-                "bench.proxy_overhead:upstream_app", upstream_port, upstream_env,
-                workers=1, threads=max(args.concurrency, default=1) + 4, log=scratch / "upstream.log",
-            )
+        sageint = start_gunicorn(
+            "sageint.wsgi:application", app_port, env,
+            workers=args.workers, threads=args.threads, log=scratch / "sageint.log", production=production,
+            worker_class=args.worker_class,
         )  # fmt: skip
-        processes.append(
-            start_gunicorn(
-                "sageint.wsgi:application", app_port, env,
-                workers=args.workers, threads=args.threads, log=scratch / "sageint.log", production=production,
-                worker_class=args.worker_class,
-            )
-        )  # fmt: skip
+        processes.append(sageint)
+        forwarder = None
         if not args.no_forwarder:
             forwarder_env = {**env, "BENCH_UPSTREAM_URL": f"http://127.0.0.1:{upstream_port}/v3.1"}
-            processes.append(
-                start_gunicorn(
-                    "bench.proxy_overhead:forwarder_app", forwarder_port, forwarder_env,
-                    workers=args.workers, threads=args.threads, log=scratch / "forwarder.log", production=production,
-                    worker_class=args.worker_class,
-                )
+            forwarder = start_gunicorn(
+                "bench.proxy_overhead:forwarder_app", forwarder_port, forwarder_env,
+                workers=args.workers, threads=args.threads, log=scratch / "forwarder.log", production=production,
+                worker_class=args.worker_class,
             )  # fmt: skip
-        wait_until_up(f"http://127.0.0.1:{upstream_port}/")
-        wait_until_up(f"http://127.0.0.1:{app_port}/api/v1/openapi.json")
-
-        direct = (f"http://127.0.0.1:{upstream_port}/v3.1/contacts?email={EMAIL}", {
-            "Authorization": f"Bearer {UPSTREAM_TOKEN}", "X-Business": BUSINESS_ID, "Accept": "application/json"})  # fmt: skip
-        forwarded = (
-            f"http://127.0.0.1:{forwarder_port}/contacts?email={EMAIL}",
-            {"Accept": "application/json"},
-        )
+            processes.append(forwarder)
         user_token = mint_user_token(USER_TOKEN_SECRET, END_USER_SUB, expires_in=3600)
-        proxied = (f"http://127.0.0.1:{app_port}/api/v1/proxy/sageaccounting/contacts?email={EMAIL}", {
-            "Authorization": f"Bearer {user_token}", "Accept": "application/json"})  # fmt: skip
-        check = requests.get(proxied[0], headers=proxied[1], timeout=10)
-        if check.status_code != 200:
-            raise SystemExit(f"the proxy answered {check.status_code}: {check.text[:500]}")
-        if not args.no_forwarder:
-            wait_until_up(forwarded[0])
-
+        proxied = f"http://127.0.0.1:{app_port}/api/v1/proxy/sageaccounting/contacts?email={EMAIL}"
+        user_headers = {"Authorization": f"Bearer {user_token}", "Accept": "application/json"}
+        urls = {
+            "direct": (f"http://127.0.0.1:{upstream_port}/v3.1/contacts?email={EMAIL}", {
+                "Authorization": f"Bearer {UPSTREAM_TOKEN}", "X-Business": BUSINESS_ID,
+                "Accept": "application/json"}, 200),
+            "bare forwarder": (f"http://127.0.0.1:{forwarder_port}/contacts?email={EMAIL}",
+                               {"Accept": "application/json"}, 200),
+            "proxied": (proxied, user_headers, 200),
+            "refused (floor)": (proxied.replace("/contacts?", "/contacts:x?"), user_headers, 400),
+        }  # fmt: skip
         shape = (
             f"{args.workers or 'default'} workers x {args.threads or 'default'} threads"
             if not production or args.workers or args.threads
             else "gunicorn.conf.py defaults"
         )
         print(
-            f"sageint bench: {os.cpu_count()} CPUs, web server {args.server} ({shape}), "
-            f"upstream delay {args.upstream_delay_ms:g} ms, {args.seconds:g} s per scenario, "
-            f"database {'PostgreSQL (throwaway database)' if args.database_url else 'SQLite'}"
+            f"sageint bench: {os.cpu_count()} CPUs, web server {args.server} ({shape}"
+            f"{', ' + args.worker_class if args.worker_class else ''}), {args.seconds:g} s per scenario, "
+            f"database {'PostgreSQL (throwaway database)' if args.database_url else 'SQLite'}, {load_average()}"
         )
-        print(f"{'scenario':<24}{'requests':>9}{'errors':>7}{'median ms':>11}{'p95 ms':>9}{'req/s':>9}")
-        results = {}
-        # Not a target, a reference: the same request refused (400, bad path) after authenticating, so
-        # sageint's own floor (gunicorn, Django, token and database read) shows without Sage or the log.
-        refused = (proxied[0].replace("/contacts?", "/contacts:x?"), proxied[1])
-        for clients in args.concurrency:
-            scenarios = [("direct", direct, 200)]
-            if not args.no_forwarder:
-                scenarios.append(("bare forwarder", forwarded, 200))
-            scenarios.append(("proxied", proxied, 200))
-            if clients == 1:
-                scenarios.append(("refused (floor)", refused, 400))
-            for name, (url, headers), expected in scenarios:
-                result = measure(
-                    url, headers, clients=clients, seconds=args.seconds, warmup=args.warmup, expect=expected
-                )
-                results[(name, clients)] = result
-                print(
-                    f"{name + f' x{clients}':<24}{result['requests']:>9}{result['errors']:>7}"
-                    f"{result['median_ms']:>11.2f}{result['p95_ms']:>9.2f}{result['rps']:>9.0f}"
-                )
-        print()
-        for clients in args.concurrency:
-            direct_result, proxied_result = results[("direct", clients)], results[("proxied", clients)]
-            added = proxied_result["median_ms"] - direct_result["median_ms"]
-            added_p95 = proxied_result["p95_ms"] - direct_result["p95_ms"]
-            share = proxied_result["rps"] / direct_result["rps"]
-            verdicts = []
-            if clients == 1 and not args.upstream_delay_ms:
-                verdicts.append("target ≤ 2 ms: " + ("met" if added <= 2 else "MISSED"))
-            if clients >= 48 and args.upstream_delay_ms:
-                verdicts.append("target ≥ 90 %: " + ("met" if share >= 0.9 else "MISSED"))
-            print(
-                f"{clients:>2} client(s): added latency median {added:+.2f} ms, p95 {added_p95:+.2f} ms; "
-                f"proxy throughput {share:.0%} of direct" + (f"  ({'; '.join(verdicts)})" if verdicts else "")
+        for delay_ms, concurrency in runs:
+            # One stub per run, on the same port, so sageint's SAGE_API_URL stays right.
+            if upstream is not None:
+                stop(upstream)
+                processes.remove(upstream)
+            upstream = start_upstream(
+                upstream_port,
+                env,
+                delay_ms=delay_ms,
+                clients=most_clients,
+                log=scratch / f"upstream-{delay_ms:g}.log",
             )
-            if ("bare forwarder", clients) in results:
-                bare = results[("bare forwarder", clients)]
-                own = proxied_result["median_ms"] - bare["median_ms"]
-                bare_share = proxied_result["rps"] / bare["rps"]
-                hop = [
-                    f"bare hop adds {bare['median_ms'] - direct_result['median_ms']:+.2f} ms median",
-                    f"sageint's own work {own:+.2f} ms"
-                    + (
-                        f" (target ≤ 1 ms: {'met' if own <= 1 else 'MISSED'})"
-                        if not args.upstream_delay_ms
-                        else ""
-                    ),
-                    f"throughput {bare_share:.0%} of the bare hop's"
-                    + (
-                        f" (target ≥ 80 %: {'met' if bare_share >= 0.8 else 'MISSED'})"
-                        if clients == 16 and not args.upstream_delay_ms
-                        else ""
-                    ),
-                ]
-                print(f"{'':>12}{'; '.join(hop)}")
+            processes.append(upstream)
+            wait_until_up(f"http://127.0.0.1:{app_port}/api/v1/openapi.json")
+            check = requests.get(proxied, headers=user_headers, timeout=10)
+            if check.status_code != 200:
+                raise SystemExit(f"the proxy answered {check.status_code}: {check.text[:500]}")
+            if forwarder is not None:
+                wait_until_up(urls["bare forwarder"][0])
+            servers = {
+                "direct": upstream,
+                "bare forwarder": forwarder,
+                "proxied": sageint,
+                "refused (floor)": sageint,
+            }
+            if concurrency:
+                run_scenarios(args, delay_ms=delay_ms, concurrency=concurrency, urls=urls, servers=servers)
         if args.phases:
             print()
             phase_breakdown(

@@ -201,31 +201,61 @@ def _get_or_create(*, kind: str, external_id: str, defaults: dict, with_connecti
 _HOT_END_USER_FIELDS = ("id", "kind", "external_id", "user_id", "display_name")
 
 
+class _JoinedRead:
+    """The SQL and the column conversions of the end user + connection read, built once per database."""
+
+    def __init__(self, connection) -> None:
+        quote = connection.ops.quote_name
+        self.connection_fields = Connection._meta.concrete_fields
+        self.end_user_fields = [EndUser._meta.get_field(name) for name in _HOT_END_USER_FIELDS]
+        columns = [f"c.{quote(field.column)}" for field in self.connection_fields] + [
+            f"e.{quote(field.column)}" for field in self.end_user_fields
+        ]
+        self.sql = (
+            f"SELECT {', '.join(columns)} "  # noqa: S608 (names from the models, values are parameters)
+            f"FROM {quote(Connection._meta.db_table)} c JOIN {quote(EndUser._meta.db_table)} e "
+            f"ON e.{quote(EndUser._meta.pk.column)} = c.{quote(Connection._meta.get_field('end_user').column)} "
+            f"WHERE e.{quote('kind')} = %s AND e.{quote('external_id')} = %s"
+        )
+        # What the ORM's compiler would apply to each column (SQLite dates and JSON arrive as text, say).
+        self.converters = []
+        for position, field in enumerate([*self.connection_fields, *self.end_user_fields]):
+            column = field.get_col(field.model._meta.db_table)
+            found = connection.ops.get_db_converters(column) + column.get_db_converters(connection)
+            if found:
+                self.converters.append((position, column, found))
+        self.connection_attnames = [field.attname for field in self.connection_fields]
+        self.end_user_attnames = [field.attname for field in self.end_user_fields]
+
+    def convert(self, row, connection) -> list:
+        values = list(row)
+        for position, column, converters in self.converters:
+            for converter in converters:
+                values[position] = converter(values[position], column, connection)
+        return values
+
+
+_joined_reads: dict[str, _JoinedRead] = {}
+
+
 def _connected_end_user(*, kind: str, external_id: str) -> EndUser | None:
     """The end user and its connection in one query, or None when either is missing.
 
     Written out because it runs on every proxied call: the ORM builds and compiles the equivalent
     select_related query anew each time, which costs several times the query itself (see
-    bench/proxy_overhead.py --phases). Rows still go through the ORM's field conversions (RawQuerySet).
+    bench/proxy_overhead.py --phases). Values still get the ORM's column conversions.
     """
-    quote = db_connection.ops.quote_name
-    end_user_columns = ", ".join(
-        f"e.{quote(EndUser._meta.get_field(name).column)} AS {quote('end_user__' + name)}"
-        for name in _HOT_END_USER_FIELDS
-    )
-    rows = Connection.objects.raw(
-        f"SELECT c.*, {end_user_columns} "  # noqa: S608 (names from the models, values are parameters)
-        f"FROM {quote(Connection._meta.db_table)} c JOIN {quote(EndUser._meta.db_table)} e "
-        f"ON e.{quote('id')} = c.{quote(Connection._meta.get_field('end_user').column)} "
-        f"WHERE e.{quote('kind')} = %s AND e.{quote('external_id')} = %s",
-        [kind, external_id],
-    )
-    for connection in rows:
-        end_user = EndUser.from_db(
-            connection._state.db,
-            [EndUser._meta.get_field(name).attname for name in _HOT_END_USER_FIELDS],
-            [getattr(connection, f"end_user__{name}") for name in _HOT_END_USER_FIELDS],
-        )
-        connection.end_user = end_user  # a one-to-one: end_user.connection is now this row too
-        return end_user
-    return None
+    read = _joined_reads.get(db_connection.vendor)
+    if read is None:
+        read = _joined_reads[db_connection.vendor] = _JoinedRead(db_connection)
+    with db_connection.cursor() as cursor:
+        cursor.execute(read.sql, [kind, external_id])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    values = read.convert(row, db_connection)
+    split = len(read.connection_attnames)
+    connection = Connection.from_db(db_connection.alias, read.connection_attnames, values[:split])
+    end_user = EndUser.from_db(db_connection.alias, read.end_user_attnames, values[split:])
+    connection.end_user = end_user  # a one-to-one: end_user.connection is now this row too
+    return end_user

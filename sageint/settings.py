@@ -68,8 +68,9 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "health.middleware.ProbeMiddleware",  # /healthz, /readyz, /metrics: before host checks and redirects
     "sageint.logs.RequestIdMiddleware",
-    "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "api.middleware.TokenProxyCallMiddleware",  # proxied calls with a user token: none of the browser's below
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -429,7 +430,9 @@ SAGE_OAUTH_STATE_SECONDS = env.int("SAGE_OAUTH_STATE_SECONDS", default=600)
 # Outgoing HTTP to Sage: (connect, read) timeouts and the pool shared by every caller in a process.
 SAGE_CONNECT_TIMEOUT_SECONDS = env.float("SAGE_CONNECT_TIMEOUT_SECONDS", default=5.0)
 SAGE_READ_TIMEOUT_SECONDS = env.float("SAGE_READ_TIMEOUT_SECONDS", default=30.0)
-SAGE_HTTP_POOL_SIZE = env.int("SAGE_HTTP_POOL_SIZE", default=20)
+# One pooled connection per web thread: a thread waiting on Sage beyond the pool's size would have its connection
+# discarded afterwards, and the next call would pay a new TCP and TLS handshake.
+SAGE_HTTP_POOL_SIZE = env.int("SAGE_HTTP_POOL_SIZE", default=max(20, WEB_THREADS))
 # Outgoing proxy for every call to Sage (e.g. http://proxy.internal:3128). HTTP(S)_PROXY in the environment is
 # not consulted: the Sage sessions take no configuration from the environment.
 SAGE_HTTP_PROXY = env.str("SAGE_HTTP_PROXY", default="")

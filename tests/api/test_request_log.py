@@ -6,6 +6,7 @@ import pytest
 from django.test import override_settings
 from django.utils import timezone
 
+from api import request_log
 from api.models import RequestLog
 from api.request_log import prune_request_log
 from api.tasks import prune_request_log_task
@@ -123,10 +124,10 @@ def test_admin_cannot_add_or_edit_rows(admin_client):
 def test_a_failing_log_write_never_turns_sages_answer_into_an_error(
     client, connected_end_user, bearer_for, monkeypatch, sandbox_transport
 ):
-    def broken_create(**kwargs):
+    def broken_insert(row):
         raise RuntimeError("database is locked")
 
-    monkeypatch.setattr(RequestLog.objects, "create", broken_create)
+    monkeypatch.setattr(request_log, "_insert", broken_insert)
 
     response = client.post(
         "/api/v1/proxy/sageaccounting/contacts",
