@@ -45,6 +45,10 @@ class MetricsConfig(AppConfig):
             from records.signals import sync_run_finished
 
             sync_run_finished.connect(listeners.count_sync_run, dispatch_uid="metrics.sync_run")
+        if apps.is_installed("webhooks"):
+            from webhooks.delivery import attempt_failed
+
+            attempt_failed.connect(listeners.count_webhook_failure, dispatch_uid="metrics.webhook_failure")
         # Every answer of the one Sage session (proxy, sync, workflows…), retried attempts included.
         hooks = http_session.shared_session().hooks["response"]
         if listeners.count_throttled_answers not in hooks:

@@ -41,3 +41,9 @@ sync_runs = Counter(
     "Record syncs finished, by kind (full, incremental) and final status (succeeded, failed).",
     ["kind", "status"],
 )
+webhook_delivery_failures = Counter(
+    "sageint_webhook_delivery_failures",
+    "Failed webhook delivery attempts: retrying (another attempt is scheduled) or gave_up (the delivery failed "
+    "for good).",
+    ["outcome"],
+)

@@ -72,3 +72,9 @@ def count_sync_run(*, sync_run, **kwargs) -> None:
     """records.signals.sync_run_finished arrives inside the transaction saving the status: count on commit."""
     kind, status = sync_run.kind, sync_run.status
     transaction.on_commit(lambda: families.sync_runs.labels(kind=kind, status=status).inc())
+
+
+def count_webhook_failure(*, gave_up: bool, **kwargs) -> None:
+    """webhooks.delivery.attempt_failed arrives inside the transaction recording the attempt: count on commit."""
+    outcome = "gave_up" if gave_up else "retrying"
+    transaction.on_commit(lambda: families.webhook_delivery_failures.labels(outcome=outcome).inc())

@@ -19,6 +19,7 @@ import urllib3
 from django.conf import settings
 from django.db import transaction
 from django.db.models import F, Q
+from django.dispatch import Signal
 from django.utils import timezone
 
 from webhooks import safe_http, signing
@@ -31,6 +32,10 @@ CLAIM_SECONDS = 60
 # A queued task that has not run within this time is taken for lost (a broker restarted without its queue).
 REQUEUE_AFTER = timedelta(minutes=5)
 SWEEP_BATCH = 500
+
+# Sent for every failed attempt, inside the transaction recording it, with `gave_up` (True when no retry is left
+# and the delivery is now failed for good). The metrics app counts it; nothing here imports metrics.
+attempt_failed = Signal()
 
 
 @dataclass(frozen=True)
@@ -173,6 +178,9 @@ def _record(delivery: Delivery, outcome: Outcome) -> DeliveryAttempt:
     )
     if not outcome.succeeded:
         _note_failure(delivery.endpoint, now)
+        attempt_failed.send(
+            sender=Delivery, delivery=delivery, gave_up=delivery.status == Delivery.Status.FAILED
+        )
     return attempt
 
 
