@@ -27,6 +27,18 @@ worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None  # noqa: S108
 # sageint logs one line per request itself (sageint.request: JSON, request id, path without its query string,
 # which may hold a connect link's user_token or an OAuth code); gunicorn's access log would repeat it with them.
 accesslog = None
+# gunicorn's own lines (starting, workers booting and exiting, timeouts; the access log, if switched on with
+# --access-logfile) in the app's format: JSON in production, with the same redaction of anything like a token.
+# They carry no handler of their own and go to the root logger's, which Django's LOGGING gives the workers too,
+# so each line is written once.
+logconfig_dict = {
+    **sageint_settings.LOGGING,
+    "loggers": {
+        **sageint_settings.LOGGING["loggers"],
+        "gunicorn.error": {"handlers": [], "propagate": True},
+        "gunicorn.access": {"handlers": [], "propagate": True},
+    },
+}
 # gunicorn's control socket lives in $HOME and would be shared by every server on the machine; not used here.
 control_socket_disable = True
 
