@@ -7,11 +7,12 @@ HOST ?= 127.0.0.1
 
 .PHONY: install run test test-services lint format clean
 
-# Re-installs only when requirements.txt changes, so repeated runs are fast.
-$(VENV)/.installed: requirements.txt sdk/pyproject.toml
+# Re-installs only when a requirements file changes, so repeated runs are fast. requirements-dev.txt is the
+# runtime (requirements.txt, all the container installs) plus the test and lint tools.
+$(VENV)/.installed: requirements.txt requirements-dev.txt sdk/pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -r requirements.txt
+	$(BIN)/pip install --quiet -r requirements-dev.txt
 	$(BIN)/pip install --quiet -e ./sdk
 	touch $@
 

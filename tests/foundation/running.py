@@ -31,8 +31,8 @@ def clean_env(**variables: str) -> dict[str, str]:
 def fresh_checkout(destination: Path) -> Path:
     """The project's files as a fresh clone has them (tracked and new, never ignored ones such as var/ or .env).
 
-    The test run's own virtualenv is reused: the copies keep their modification times, and requirements.txt is dated
-    before the virtualenv's install stamp so `make` does not reinstall into it.
+    The test run's own virtualenv is reused: the copies keep their modification times, and the requirements files are
+    dated before the virtualenv's install stamp so `make` does not reinstall into it.
     """
     listed = subprocess.run(
         ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
@@ -46,7 +46,7 @@ def fresh_checkout(destination: Path) -> Path:
             (destination / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(source, destination / name)
     installed_at = (VENV / ".installed").stat().st_mtime - 1
-    for stamp_input in ("requirements.txt", "sdk/pyproject.toml"):
+    for stamp_input in ("requirements.txt", "requirements-dev.txt", "sdk/pyproject.toml"):
         os.utime(destination / stamp_input, (installed_at, installed_at))
     return destination
 
