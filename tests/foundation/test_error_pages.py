@@ -65,3 +65,10 @@ def test_form_sent_without_the_csrf_cookie_asks_to_allow_cookies():
     response = Client(enforce_csrf_checks=True).post("/accounts/login/", {"login": "demo", "password": "x"})
     html = assert_branded_error_page(response, 403, "This form could not be sent")
     assert "Allow cookies for this" in html
+
+
+@pytest.mark.django_db
+def test_request_for_an_unknown_host_shows_the_branded_400(client):
+    assert_branded_error_page(
+        client.get("/", HTTP_HOST="not-this-site.example"), 400, "This request could not be understood"
+    )

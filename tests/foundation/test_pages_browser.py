@@ -96,7 +96,7 @@ def test_end_user_connects_by_keyboard_on_a_phone_and_every_page_on_the_way_fits
     assert "Connected" in page.inner_text("#connection-status")
     assert_page_fits_and_is_labelled(page, "connect page, connected")
 
-    for path in ("/accounts/password/change/", "/accounts/email/", "/"):
+    for path in ("/accounts/password/change/", "/accounts/email/", "/accounts/logout/", "/"):
         check(page, live_site, path)
 
     page.goto(f"{live_site}{connect_path}?user_token={make_user_token('customer-42', name='Ann Example')}")
