@@ -158,15 +158,8 @@ def start_sync(connection: Connection, *, full: bool) -> dict:
     chosen, or a sync of it is already running (one at a time per connection).
     """
     if not connection.is_active:
-        raise SyncNotStarted(
-            "reconnect_required",
-            " ".join(
-                [
-                    "The user must connect Sage again before this connection can be synced.",
-                    connection.reconnect_reason,
-                ]
-            ).strip(),
-        )
+        reason = f"The user must connect Sage again before this connection can be synced. {connection.reconnect_reason}"
+        raise SyncNotStarted("reconnect_required", reason.strip())
     if not connection.business_id:
         raise SyncNotStarted("no_business", "No Sage business is chosen for this connection yet.")
     run = sync.start_sync(connection=connection, kind=SyncRun.Kind.FULL if full else None, trigger="api")

@@ -49,13 +49,11 @@ def on_connection_event(
         return
     # Read with its updated_at and last use, as the management API gives it (this event included).
     connection = connection_for_end_user(end_user.external_id)
-    data = {"connection": connection_data(connection) if connection else None}
     if instance.kind == ConnectionEvent.Kind.DISCONNECTED:
-        data["connection"] = None
-        data["business"] = {
-            "id": instance.business_id,
-            "name": connection.business_name if connection else "",
-        }
+        business = {"id": instance.business_id, "name": connection.business_name if connection else ""}
+        data = {"connection": None, "business": business}
+    else:
+        data = {"connection": connection_data(connection) if connection else None}
     if instance.kind == ConnectionEvent.Kind.RECONNECT_REQUIRED:
         data["reason"] = instance.detail
     emit(event_type=event_type, end_user_id=end_user.external_id, data=data)
