@@ -30,83 +30,48 @@ def main() -> int:
     import django
 
     django.setup()
-    from django.conf import settings
-    from django.contrib.staticfiles.handlers import StaticFilesHandler
-    from django.db import connection, connections
-    from django.test import override_settings
-    from django.test.testcases import LiveServerThread
+    from django.db import connection
     from django.test.utils import setup_test_environment
     from django.utils import timezone
 
     from connections import http_session
     from connections.models import Connection
     from tests.fixtures_sage import RefreshCountingAdapter, connect_end_user_via_link, stampede
-
-    class DisableMigrations(dict):  # build the tables straight from the models, as the test suite does
-        def __contains__(self, item):
-            return True
-
-        def __getitem__(self, item):
-            return None
+    from tests.processes import sandbox_served_here, throwaway_test_database
 
     vendor = connection.vendor
     if vendor != "postgresql":
         print(f"note: running on {vendor}; the issue asks for PostgreSQL (set DATABASE_URL=postgres://…)")
     setup_test_environment()
-    settings.MIGRATION_MODULES = DisableMigrations()
-    test_db = connection.creation.create_test_db(verbosity=0, autoclobber=True)
-    server = LiveServerThread("localhost", StaticFilesHandler)
-    server.daemon = True
-    with override_settings(ALLOWED_HOSTS=[*settings.ALLOWED_HOSTS, "localhost", "testserver"]):
-        server.start()
-        server.is_ready.wait()
-        if server.error:
-            raise server.error
-        base = f"http://localhost:{server.port}"
+    with throwaway_test_database(), sandbox_served_here() as base:
         adapter = RefreshCountingAdapter(pool_size=args.calls * 2)
+        http_session.mount(f"{base}/sandbox/", adapter)
         try:
-            with override_settings(
-                SITE_URL=base,
-                SAGE_SANDBOX_URL=f"{base}/sandbox",
-                SAGE_SANDBOX_CALLBACK_URLS=[f"{base}/connect/sageaccounting/callback/"],
-            ):
-                http_session.mount(f"{base}/sandbox/", adapter)
-                end_user = connect_end_user_via_link("bench-user")
-                for round_number in range(1, args.rounds + 1):
-                    Connection.objects.filter(end_user=end_user).update(
-                        access_token_expires_at=timezone.now() - timedelta(seconds=1)
-                    )
-                    before = adapter.refreshes
-                    result = stampede(end_user, args.calls)
-                    refreshes = adapter.refreshes - before
-                    failures = result.errors + [
-                        RuntimeError(f"HTTP {status}") for status in result.statuses if status != 200
-                    ]
-                    latencies = sorted(result.latencies)
-                    p95 = latencies[max(int(len(latencies) * 0.95) - 1, 0)] if latencies else float("nan")
-                    median = statistics.median(latencies) if latencies else float("nan")
-                    print(
-                        f"round {round_number}: {args.calls} calls, refreshes={refreshes}, "
-                        f"ok={result.statuses.count(200)}, "
-                        f"failed={len(failures)}, median={median * 1000:.1f} ms, p95={p95 * 1000:.1f} ms"
-                    )
-                    for failure in failures[:3]:
-                        print(f"  failure: {type(failure).__name__}: {failure}")
-                    if refreshes != 1 or failures:
-                        return 1
+            end_user = connect_end_user_via_link("bench-user")
+            for round_number in range(1, args.rounds + 1):
+                Connection.objects.filter(end_user=end_user).update(
+                    access_token_expires_at=timezone.now() - timedelta(seconds=1)
+                )
+                before = adapter.refreshes
+                result = stampede(end_user, args.calls)
+                refreshes = adapter.refreshes - before
+                failures = result.errors + [
+                    RuntimeError(f"HTTP {status}") for status in result.statuses if status != 200
+                ]
+                latencies = sorted(result.latencies)
+                p95 = latencies[max(int(len(latencies) * 0.95) - 1, 0)] if latencies else float("nan")
+                median = statistics.median(latencies) if latencies else float("nan")
+                print(
+                    f"round {round_number}: {args.calls} calls, refreshes={refreshes}, "
+                    f"ok={result.statuses.count(200)}, "
+                    f"failed={len(failures)}, median={median * 1000:.1f} ms, p95={p95 * 1000:.1f} ms"
+                )
+                for failure in failures[:3]:
+                    print(f"  failure: {type(failure).__name__}: {failure}")
+                if refreshes != 1 or failures:
+                    return 1
         finally:
             http_session.unmount(f"{base}/sandbox/")
-            server.terminate()
-            server.join(timeout=10)
-            if vendor == "postgresql":
-                # Server threads may still hold pooled connections (CONN_MAX_AGE): end them so the drop works.
-                with connection.cursor() as cursor:
-                    cursor.execute(
-                        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                        "WHERE datname = current_database() AND pid <> pg_backend_pid()"
-                    )
-            connections.close_all()
-            connection.creation.destroy_test_db(test_db, verbosity=0)
     return 0
 
 

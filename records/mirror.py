@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import partial
+from operator import itemgetter
 
 from django.db import IntegrityError, router, transaction
 from django.db import connections as db_connections
@@ -15,10 +17,13 @@ from django.utils import timezone
 
 from connections.models import Connection
 
+from .listing import StoreAsSent
 from .models import Contact, ContactPayment, PaymentAllocation, SalesInvoice, SalesInvoiceLine
 from .resources import RESOURCES, Resource, common_fields
 
 DELETE_CHUNK = 500
+# What identifies a mirrored row (never updated).
+KEY = ("id", "connection_id", "business_id", "sage_id")
 
 
 @dataclass
@@ -44,10 +49,9 @@ def upsert_items(
 @transaction.atomic
 def _upsert(connection, business_id, business_name, resource: Resource, by_id: dict[str, dict]) -> Written:
     model = resource.model
-    scope = model.objects.filter(connection=connection, business_id=business_id)
     existing = {
         sage_id: (pk, raw)
-        for sage_id, pk, raw in scope.filter(sage_id__in=list(by_id)).values_list("sage_id", "pk", "raw")
+        for sage_id, pk, raw in held(model, connection.pk, business_id, list(by_id), "sage_id", "pk", "raw")
     }
     now = timezone.now()
     new_rows, changed_rows = [], []
@@ -68,20 +72,31 @@ def _upsert(connection, business_id, business_name, resource: Resource, by_id: d
         if known is None:
             new_rows.append(row)
         else:
-            changed_rows.append(model(pk=known[0], **row))
-    parent_ids = {}
-    if new_rows:
-        insert_rows(model, new_rows)
-        parent_ids = dict(
-            scope.filter(sage_id__in=[row["sage_id"] for row in new_rows]).values_list("sage_id", "pk")
-        )
-    if changed_rows:
-        update_fields = ["business_name", "raw", "synced_at", *common_fields({}), *resource.typed_field_names]
-        model.objects.bulk_update(changed_rows, update_fields)
-        parent_ids.update({row.sage_id: row.pk for row in changed_rows})
+            changed_rows.append({"id": known[0], **row})
+    insert_rows(model, new_rows)
+    update_rows(model, changed_rows)
     if resource.children is not None:
-        _replace_children(resource, by_id, parent_ids, changed=[row.pk for row in changed_rows])
+        new_ids = [row["sage_id"] for row in new_rows]
+        parent_ids = (
+            dict(held(model, connection.pk, business_id, new_ids, "sage_id", "pk")) if new_ids else {}
+        )
+        parent_ids.update({row["sage_id"]: row["id"] for row in changed_rows})
+        _replace_children(resource, by_id, parent_ids, changed=[row["id"] for row in changed_rows])
     return Written(created=len(new_rows), updated=len(changed_rows))
+
+
+def held(model, connection_id: int, business_id: str, sage_ids: list[str], *columns: str):
+    """`columns` of the mirrored rows with these Sage ids, through the unique key's index.
+
+    Unordered on purpose: with the model's ordering (name, id) SQLite chose the per-connection list index, which
+    hands rows out in that order, and read the connection's whole mirror for every page (a full sync grew
+    quadratic: 30 ms a page at 10 000 contacts, measured).
+    """
+    return (
+        model.objects.order_by()
+        .filter(connection_id=connection_id, business_id=business_id, sage_id__in=sage_ids)
+        .values_list(*columns)
+    )
 
 
 def _replace_children(
@@ -102,13 +117,12 @@ def insert_rows(model, rows: list[dict]) -> None:
     """INSERT plain dicts of attribute values in one executemany, without building model instances.
 
     A full sync writes tens of thousands of rows; measured (bench/sync_and_browse.py), bulk_create spent most
-    of a sync's own time building instances and compiling one placeholder per value. Values still go through
-    each field's get_db_prep_save (JSON, dates, decimals as the database wants them); defaults fill the rest.
+    of a sync's own time building instances and compiling one placeholder per value, and Django's per-field
+    get_db_prep_save much of what was left (see _adapters). Defaults fill the missing attributes.
     """
     if not rows:
         return
-    db_alias = router.db_for_write(model)
-    db = db_connections[db_alias]
+    db = db_connections[router.db_for_write(model)]
     fields = [field for field in model._meta.concrete_fields if not field.primary_key]
     quote = db.ops.quote_name
     sql = "INSERT INTO {} ({}) VALUES ({})".format(  # noqa: S608 (names from the model, values are parameters)
@@ -117,12 +131,68 @@ def insert_rows(model, rows: list[dict]) -> None:
         ", ".join(["%s"] * len(fields)),
     )
     defaults = {field.attname: field.get_default() for field in fields}
-    values = [
-        [field.get_db_prep_save(row.get(field.attname, defaults[field.attname]), db) for field in fields]
-        for row in rows
-    ]
+    rows = [{**defaults, **row} for row in rows]
     with db.cursor() as cursor:
-        cursor.executemany(sql, values)
+        cursor.executemany(sql, _values(model, db, [field.attname for field in fields], rows))
+
+
+def update_rows(model, rows: list[dict]) -> None:
+    """UPDATE each row (a dict with its "id") by primary key, every attribute it carries but the KEY, in one
+    executemany (bulk_update would build a CASE WHEN per column over every row of the page)."""
+    if not rows:
+        return
+    names = [name for name in rows[0] if name not in KEY]
+    db = db_connections[router.db_for_write(model)]
+    columns = {field.attname: field.column for field in model._meta.concrete_fields}
+    quote = db.ops.quote_name
+    sql = "UPDATE {} SET {} WHERE {} = %s".format(  # noqa: S608 (names from the model, values are parameters)
+        quote(model._meta.db_table),
+        ", ".join(f"{quote(columns[name])} = %s" for name in names),
+        quote(model._meta.pk.column),
+    )
+    with db.cursor() as cursor:
+        cursor.executemany(sql, _values(model, db, [*names, "id"], rows))
+
+
+def _values(model, db, names: list[str], rows: list[dict]) -> list[list]:
+    """Each row's values of `names`, in that order, as the database driver takes them."""
+    take = itemgetter(*names)
+    adapters = _adapters(model, db)
+    adapted = [(position, adapters[name]) for position, name in enumerate(names) if name in adapters]
+    values = []
+    for row in rows:
+        value = list(take(row))
+        for position, adapt in adapted:
+            value[position] = adapt(value[position])
+        values.append(value)
+    return values
+
+
+def _adapters(model, db) -> dict:
+    """attname → adapt, for the columns whose values a database driver does not take as they are.
+
+    The rows come from resources.py, already of each column's Python type (str, bool, int, Decimal, date,
+    aware datetime, dict): only JSON, dates and times go through the backend's own adapter, and nothing is
+    validated again. Django's get_db_prep_save, field by field and value by value, cost more than the INSERTs
+    themselves on a full sync (to_python, naive-datetime checks, one call per column).
+    """
+    adapters = {}
+    for field in model._meta.concrete_fields:
+        kind = field.get_internal_type()
+        if kind == "JSONField":
+            # A SageItem is stored as the text Sage sent (listing.py), not encoded again.
+            adapters[field.attname] = partial(db.ops.adapt_json_value, encoder=field.encoder or StoreAsSent)
+        elif kind == "DateTimeField":
+            adapters[field.attname] = db.ops.adapt_datetimefield_value
+        elif kind == "DateField":
+            adapters[field.attname] = db.ops.adapt_datefield_value
+        elif kind == "DecimalField":
+            adapters[field.attname] = partial(
+                db.ops.adapt_decimalfield_value,
+                max_digits=field.max_digits,
+                decimal_places=field.decimal_places,
+            )
+    return adapters
 
 
 def delete_items(
@@ -147,10 +217,13 @@ def delete_items(
 
 def delete_missing(*, connection: Connection, business_id: str, resource: Resource, seen: set[str]) -> int:
     """After a complete full listing: delete what the mirror holds that Sage no longer lists."""
-    held = resource.model.objects.filter(connection=connection, business_id=business_id).values_list(
-        "sage_id", flat=True
+    # Unordered: the unique key's index holds these columns, so the table itself is never read.
+    mirrored = (
+        resource.model.objects.order_by()
+        .filter(connection=connection, business_id=business_id)
+        .values_list("sage_id", flat=True)
     )
-    missing = [sage_id for sage_id in held.iterator(chunk_size=2000) if sage_id not in seen]
+    missing = [sage_id for sage_id in mirrored.iterator(chunk_size=2000) if sage_id not in seen]
     return delete_items(connection=connection, business_id=business_id, resource=resource, sage_ids=missing)
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 
 from django.utils.dateparse import parse_date, parse_datetime
@@ -28,13 +28,23 @@ def to_decimal(value) -> Decimal | None:
     if value is None or value == "":
         return None
     try:
-        return Decimal(str(value))
+        amount = Decimal(str(value))
     except (InvalidOperation, ValueError):
         return None
+    return amount if amount.is_finite() else None  # "NaN" or "Infinity" is no amount
 
 
 def to_datetime(value) -> datetime | None:
-    return parse_datetime(value) if isinstance(value, str) and value else None
+    """Aware, as the mirror writes it without Django's per-value checks (a time without an offset is UTC)."""
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        moment = parse_datetime(value)
+    except ValueError:
+        return None
+    if moment is not None and moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment
 
 
 def to_date(value) -> date | None:

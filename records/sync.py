@@ -39,6 +39,7 @@ from connections.models import Connection
 from connections.sage_client import sage_errors
 
 from . import mirror, pacing
+from .listing import read_list
 from .models import SyncLease, SyncRun, SyncStep
 from .resources import RESOURCES, Resource
 from .signals import sync_run_finished
@@ -356,7 +357,8 @@ def _envelope(response, *, business_name: str) -> dict:
             raise BusinessNotReachable(response.status_code, errors, business_name=business_name)
         raise SageError(response.status_code, errors)
     try:
-        envelope = response.json()
+        # Each item keeps its text as Sage sent it: the mirror stores that instead of encoding the item again.
+        envelope = read_list(response.content.decode("utf-8"))
     except ValueError as error:
         raise SageError(
             response.status_code, [{"$message": "Sage answered with a body that is not JSON."}]

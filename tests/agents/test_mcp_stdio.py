@@ -5,28 +5,17 @@ import asyncio
 import json
 import sys
 from pathlib import Path
-from urllib.parse import quote
 
 import pytest
 from django.conf import settings
 from mcp import Client, StdioServerParameters
 
 from api.models import RequestLog
+from tests.processes import database_url
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def database_url() -> str:
-    database = settings.DATABASES["default"]
-    if database["ENGINE"] == "django.db.backends.sqlite3":
-        return f"sqlite:///{database['NAME']}"
-    password = f":{quote(database['PASSWORD'], safe='')}" if database.get("PASSWORD") else ""
-    return (
-        f"postgres://{quote(database['USER'], safe='')}{password}@{database['HOST'] or '127.0.0.1'}:"
-        f"{database['PORT'] or 5432}/{database['NAME']}"
-    )
 
 
 def stdio_parameters(end_user_id: int, live_server) -> StdioServerParameters:

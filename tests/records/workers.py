@@ -11,18 +11,12 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from django.conf import settings as django_settings
 
 from sageint.celery import app
+from tests.processes import database_url, stop
 from tests.services import require_service, uses_postgresql, uses_redis_broker
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def worker_database_url() -> str:
-    db = django_settings.DATABASES["default"]
-    credentials = db["USER"] + (f":{db['PASSWORD']}" if db.get("PASSWORD") else "")
-    return f"postgres://{credentials}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
 
 
 @contextmanager
@@ -42,7 +36,7 @@ def sync_workers(live_server, settings, *, count: int, **environment: str) -> It
         "SAGE_SANDBOX_URL": f"{live_server.url}/sandbox",
         "RECORDS_SYNC_QUEUE": queue,
         **environment,
-        "DATABASE_URL": worker_database_url(),
+        "DATABASE_URL": database_url(),
         "CONN_MAX_AGE": "0",
     }
     names = [f"records{number}-{queue}@localhost" for number in range(1, count + 1)]
@@ -66,11 +60,4 @@ def sync_workers(live_server, settings, *, count: int, **environment: str) -> It
             pytest.fail(f"the {count} sync worker(s) did not start within 60 s")
         yield queue
     finally:
-        for worker in workers:
-            worker.terminate()
-        for worker in workers:
-            try:
-                worker.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                worker.kill()
-                worker.wait()
+        stop(workers)

@@ -7,18 +7,17 @@ import sys
 from pathlib import Path
 
 from django.conf import settings
-from django.db import connection
+
+from tests.processes import database_url
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def worker_environment(*, queue: str, sandbox_url: str) -> dict:
-    database = settings.DATABASES["default"]
     return {
         **os.environ,
         # The database this process is using (the test database), so the worker sees its rows.
-        "DATABASE_URL": f"postgres://{database['USER']}:{database['PASSWORD']}@{database['HOST']}:"
-        f"{database['PORT'] or 5432}/{connection.settings_dict['NAME']}",
+        "DATABASE_URL": database_url(),
         "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
         "SAGE_SANDBOX_URL": sandbox_url,
         "SAGEINT_WORKFLOW_QUEUE": queue,
