@@ -18,11 +18,14 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
+from django.utils.text import Truncator
 
 from connections import proxy, services, tokens
 from connections.admin import ConnectionAdmin
 from connections.exceptions import NotConnected, SageintError
 from connections.models import Connection
+from connections.sage_details import split_sage_details, with_sage_details
+from connections.templatetags.connection_display import message_with_details
 
 from . import sync
 from .audit import record_views
@@ -544,7 +547,9 @@ class SyncRunAdmin(ReadOnlyHistoryAdmin):
 
     @admin.display(description="error")
     def short_error(self, obj: SyncRun) -> str:
-        return obj.error[:120]
+        # The sentence cut short; Sage's error code (if any) kept, on a line of its own.
+        sentence, details = split_sage_details(obj.error)
+        return message_with_details(with_sage_details(Truncator(sentence).chars(120), details))
 
 
 @admin.register(RecordView)

@@ -16,6 +16,7 @@ from connections.exceptions import ReconnectRequired
 from connections.models import Connection, ConnectionEvent
 from connections.sage_client import SageClient
 from connections.sage_details import split_sage_details, with_sage_details
+from records.models import SyncRun
 from tests.fixtures_sage import make_user_token
 
 CONNECT = reverse("connections:connect")
@@ -163,4 +164,19 @@ def test_admin_message_after_a_refused_refresh_keeps_sages_code_apart(superuser_
         '<li class="error"><span class="message-sentence">The token was not refreshed: Sage Accounting must be '
         "reconnected: Sage refused the stored authorization"
     ) in html
+    assert DETAILS_LINE in html and "[Sage:" not in html
+
+
+def test_admin_sync_run_list_keeps_sages_code_when_the_error_is_cut_short(superuser_client, needs_reconnect):
+    SyncRun.objects.create(
+        end_user=needs_reconnect.end_user,
+        business_id=needs_reconnect.business_id,
+        kind=SyncRun.Kind.FULL,
+        status=SyncRun.Status.FAILED,
+        error=str(ReconnectRequired(needs_reconnect.reconnect_reason)),
+    )
+    html = superuser_client.get(reverse("admin:records_syncrun_changelist")).content.decode()
+    assert (
+        '<span class="message-sentence">Sage Accounting must be reconnected: Sage refused the stored' in html
+    )
     assert DETAILS_LINE in html and "[Sage:" not in html
