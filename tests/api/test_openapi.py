@@ -123,6 +123,18 @@ def test_openapi_document_has_a_valid_structure(document):
         assert set(requirement) <= set(document["components"]["securitySchemes"])
 
 
+def test_openapi_document_is_valid_openapi_3_1(document):
+    """The whole document, webhooks included, against the OpenAPI 3.1 specification's own schema."""
+    from openapi_spec_validator import OpenAPIV31SpecValidator
+
+    errors = [
+        f"{'/'.join(map(str, error.absolute_path))}: {error.message}"
+        for error in OpenAPIV31SpecValidator(document).iter_errors()
+    ]
+    assert errors == []
+    assert set(document["webhooks"]) and document["paths"]
+
+
 def test_openapi_document_describes_every_proxied_method(document):
     operations = document["paths"][PROXY_PATH]
 

@@ -18,6 +18,7 @@ TOOLS = {
     "pytest-django": "pytest_django",
     "PyYAML": "yaml",
     "responses": "responses",
+    "openapi-spec-validator": "openapi_spec_validator",
     "playwright": "playwright",
     "ruff": None,
 }
