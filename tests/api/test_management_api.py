@@ -140,6 +140,27 @@ def test_pages_cover_every_connection_once(api):
     assert seen == [f"user-{number}" for number in range(7)]
 
 
+def test_pages_of_a_filtered_list_hold_only_matches_each_once(api):
+    for number in range(9):
+        broken = number % 2 == 1
+        stored_connection(
+            f"user-{number}",
+            status=Connection.Status.RECONNECT_REQUIRED if broken else Connection.Status.ACTIVE,
+        )
+
+    seen, pages, params = [], [], {"state": "reconnect_required", "limit": 2}
+    while True:
+        body = api.get(LIST, params).json()
+        pages.append(len(body["data"]))
+        seen += [(c["end_user_id"], c["state"]) for c in body["data"]]
+        if body["next_cursor"] is None:
+            break
+        params["cursor"] = body["next_cursor"]
+
+    assert seen == [(f"user-{number}", "reconnect_required") for number in (1, 3, 5, 7)]
+    assert pages == [2, 2]
+
+
 @pytest.mark.parametrize(
     "params",
     [
