@@ -86,6 +86,8 @@ class _Forms(HTMLParser):
         elif tag == "input" and attrs.get("type") == "radio":
             self._labelled = [attrs.get("name"), attrs.get("value"), ""]
             self.forms[-1]["radios"].append(self._labelled)
+            if "checked" in attrs:  # sent as a browser sends it, unless changed
+                self.forms[-1]["fields"][attrs["name"]] = attrs.get("value")
         elif tag == "input" and attrs.get("name"):
             self.forms[-1]["fields"][attrs["name"]] = attrs.get("value", "")
         elif tag == "button":
@@ -101,23 +103,25 @@ class _Forms(HTMLParser):
             self._labelled[2] += data
 
 
-def press(
-    browser: requests.Session, page: requests.Response, button: str, *, choose: str = ""
-) -> requests.Response:
-    """Submit the form holding the button labelled `button`, with the radio labelled `choose` picked."""
+def press(browser: requests.Session, page: requests.Response, button: str) -> requests.Response:
+    """Submit the form holding the button labelled `button`, as it stands (checked radios included)."""
     for form in _Forms(page.text).forms:
         for name, value, label in form["buttons"]:
             if button in " ".join(label.split()):
-                data = dict(form["fields"])
-                for radio_name, radio_value, radio_label in form["radios"]:
-                    if choose and choose in radio_label:
-                        data[radio_name] = radio_value
-                if name:
-                    data[name] = value
+                data = {**form["fields"], **({name: value} if name else {})}
                 answer = browser.post(urljoin(page.url, form["action"] or page.url), data=data, timeout=30)
                 assert answer.status_code == 200, answer.text[:2000]
                 return answer
     raise AssertionError(f"no button {button!r} on {page.url}:\n{page.text[:3000]}")
+
+
+def checked_choice(page: requests.Response) -> str:
+    """The label of the radio button checked on the page."""
+    form = next(form for form in _Forms(page.text).forms if form["radios"])
+    name = form["radios"][0][0]
+    return next(
+        " ".join(label.split()) for _, value, label in form["radios"] if form["fields"].get(name) == value
+    )
 
 
 def connect_as_the_readme_says(link: str) -> str:
@@ -125,7 +129,8 @@ def connect_as_the_readme_says(link: str) -> str:
     page = browser.get(link, timeout=30)
     assert page.status_code == 200, page.text[:2000]
     consent = press(browser, page, "Connect Sage Accounting for Ann Example")
-    connected = press(browser, consent, "Allow", choose="Sam Sandbox")
+    assert "Sam Sandbox" in checked_choice(consent)  # "keep Sam Sandbox"
+    connected = press(browser, consent, "Allow")
     return " ".join(connected.text.split())
 
 
