@@ -4,7 +4,7 @@ app and the commands that get a user token and call Sage through the proxy (READ
 from django.conf import settings
 from django.urls import reverse
 
-from api.management import connect_link
+from connections.end_users import connect_link_url, mint_user_token
 
 DEMO_END_USER_ID = "customer-42"
 DEMO_END_USER_NAME = "Ann Example"
@@ -16,10 +16,12 @@ def first_call_instructions() -> list[str]:
     """Lines to print after start-up; none with DEBUG off (the link holds a signed token: a credential)."""
     if not settings.DEBUG:
         return []
-    link = connect_link(
-        end_user_id=DEMO_END_USER_ID,
-        name=DEMO_END_USER_NAME,
-        expires_in=min(_LINK_SECONDS, settings.SAGEINT_USER_TOKEN_MAX_LIFETIME_SECONDS),
+    link = connect_link_url(
+        mint_user_token(
+            DEMO_END_USER_ID,
+            name=DEMO_END_USER_NAME,
+            expires_in=min(_LINK_SECONDS, settings.SAGEINT_USER_TOKEN_MAX_LIFETIME_SECONDS),
+        )
     )
     secret = (
         "a development secret (DEBUG only)"
@@ -31,7 +33,7 @@ def first_call_instructions() -> list[str]:
         "",
         f"Your first API call, as {DEMO_END_USER_ID} (a user of your app; tokens signed with {secret}):",
         f"  1. Connect Sage for {DEMO_END_USER_ID}: open this link (valid a day), press Connect, then Allow:",
-        f"     {link['url']}",
+        f"     {link}",
         "  2. In another terminal, in this folder: a user token, then a call through the proxy:",
         f"     TOKEN=$(DEBUG=1 .venv/bin/python manage.py user_token {DEMO_END_USER_ID})",
         f'     curl -s -H "Authorization: Bearer $TOKEN" {proxy_url}',

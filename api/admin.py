@@ -7,8 +7,6 @@ from api import console
 from api.forms import ApiConsoleForm
 from api.models import RequestLog
 
-CONSOLE_PERMISSION = "api.use_api_console"
-
 
 @admin.register(RequestLog)
 class RequestLogAdmin(admin.ModelAdmin):
@@ -50,7 +48,7 @@ class RequestLogAdmin(admin.ModelAdmin):
     def changelist_view(self, request, extra_context=None):
         extra_context = {
             **(extra_context or {}),
-            "can_use_console": request.user.has_perm(CONSOLE_PERMISSION),
+            "can_use_console": request.user.has_perm(console.PERMISSION),
         }
         return super().changelist_view(request, extra_context)
 
@@ -62,7 +60,7 @@ class RequestLogAdmin(admin.ModelAdmin):
 
     def console_view(self, request):
         """Pick a connection, a method, a Sage path and a JSON body; writes are sent only once confirmed."""
-        if not request.user.has_perm(CONSOLE_PERMISSION):
+        if not request.user.has_perm(console.PERMISSION):
             raise PermissionDenied
         form = ApiConsoleForm(request.POST or None, initial={"connection": request.GET.get("connection")})
         answer = confirming = None

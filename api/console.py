@@ -20,6 +20,8 @@ from connections import proxy
 from connections.exceptions import SageintError
 from connections.models import Connection
 
+# The console's own permission: seeing connections (or the request log) is not enough to act in a user's books.
+PERMISSION = "api.use_api_console"
 WRITE_METHODS = ("POST", "PUT", "DELETE")
 METHODS = ("GET", *WRITE_METHODS)
 SHOWN_HEADERS = ("Content-Type", *PASSED_RESPONSE_HEADERS)

@@ -13,13 +13,11 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from django.conf import settings
 from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
-from django.urls import reverse
 
 from api.models import RequestLog
-from connections.end_users import mint_user_token
+from connections.end_users import connect_link_url, mint_user_token
 from connections.exceptions import UserTokensUnavailable
 from connections.models import Connection, ConnectionEvent, EndUser
 from records import selectors, sync
@@ -185,10 +183,9 @@ def connect_link(*, end_user_id: str, name: str = "", email: str = "", expires_i
         token = mint_user_token(end_user_id, expires_in=expires_in, name=name, email=email)
     except UserTokensUnavailable as unavailable:
         raise ConnectLinksUnavailable(str(unavailable)) from None
-    url = f"{settings.SITE_URL}{reverse('connections:connect')}?user_token={token}"
     return {
         "end_user_id": end_user_id,
-        "url": url,
+        "url": connect_link_url(token),
         "expires_at": _iso(datetime.fromtimestamp(expires_at, tz=UTC)),
     }
 

@@ -7,6 +7,7 @@ import jwt
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db import connection as db_connection
+from django.urls import reverse
 
 from .exceptions import InvalidUserToken, UserTokensUnavailable
 from .models import Connection, EndUser
@@ -93,6 +94,11 @@ def mint_user_token(end_user_id: str, *, expires_in: int, name: str = "", email:
     if email:
         claims["email"] = email
     return jwt.encode(claims, secret, algorithm="HS256")
+
+
+def connect_link_url(user_token: str) -> str:
+    """The connect link that opens the connect page for the token's user (README: *Connect links*)."""
+    return f"{settings.SITE_URL}{reverse('connections:connect')}?user_token={user_token}"
 
 
 def decode_user_token(token: str) -> dict:

@@ -20,6 +20,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 from django.utils.text import Truncator
 
+from api import console
 from connections import proxy, services, tokens
 from connections.admin import ConnectionAdmin
 from connections.exceptions import NotConnected, SageintError
@@ -574,6 +575,20 @@ class ConnectionDashboardAdmin(ConnectionAdmin):
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return request.user.has_perm(MANAGE)
+
+    def get_fields(self, request, obj=None):
+        fields = super().get_fields(request, obj)
+        if obj is not None and request.user.has_perm(console.PERMISSION):
+            fields = [*fields, "api_console_link"]
+        return fields
+
+    def get_readonly_fields(self, request, obj=None):
+        return [*super().get_readonly_fields(request, obj), "api_console_link"]
+
+    @admin.display(description="API console")
+    def api_console_link(self, obj: Connection) -> str:
+        url = f"{reverse('admin:api_console')}?connection={obj.pk}"
+        return format_html('<a href="{}">Send a Sage API call for this connection</a>', url)
 
     def get_urls(self):
         def view(function, name):

@@ -155,3 +155,41 @@ def test_no_token_is_ever_on_the_page(console_user, connected_end_user, sandbox_
 
     for page in pages:
         assert all(token not in text_of(page) for token in tokens)
+
+
+def test_the_connection_page_links_to_the_console_for_those_allowed(
+    superuser_client, django_user_model, connected_end_user
+):
+    connection = connected_end_user.connection
+    page = reverse("admin:connections_connection_change", args=[connection.pk])
+    link = f"{CONSOLE}?connection={connection.pk}"
+    assert link in text_of(superuser_client.get(page))
+
+    viewer = django_user_model.objects.create_user("viewer", password="viewer-password-1", is_staff=True)
+    viewer.user_permissions.add(Permission.objects.get(codename="view_connection"))
+    browser = Client()
+    browser.force_login(viewer)
+    shown = browser.get(page)
+    assert shown.status_code == 200 and link not in text_of(shown)
+
+
+def test_binary_and_very_large_answers_are_described_not_dumped(
+    console_user, connected_end_user, scripted_sage
+):
+    pdf = b"%PDF-1.7 " + bytes(range(256)) * 40
+    large = b'{"$items": [' + b'"x",' * 400_000 + b'"y"]}'  # about 1.6 MB of JSON
+    scripted_sage(
+        "/sales_invoices/",
+        [
+            (200, {"Content-Type": "application/pdf", "Content-Disposition": "inline; a.pdf"}, pdf),
+            (200, {"Content-Type": "application/json"}, large),
+        ],
+    )
+
+    as_pdf = text_of(call(console_user, connected_end_user.connection, path="/sales_invoices/a"))
+    assert f"{len(pdf)} bytes of application/pdf, not shown." in as_pdf
+    assert '<th scope="row">Content-Disposition</th><td>inline; a.pdf</td>' in as_pdf
+    as_large = text_of(call(console_user, connected_end_user.connection, path="/sales_invoices/b"))
+    assert "Only the first 1024 KiB are shown." in as_large
+    assert 0 < as_large.count("&quot;x&quot;") <= 1024 * 1024 // 4  # cut at 1 MiB
+    assert "&quot;y&quot;" not in as_large

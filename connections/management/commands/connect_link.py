@@ -2,7 +2,8 @@
 
 from django.core.management.base import BaseCommand, CommandError
 
-from api.management import ConnectLinksUnavailable, connect_link
+from connections.end_users import connect_link_url, mint_user_token
+from connections.exceptions import UserTokensUnavailable
 from connections.management.token_arguments import add_token_arguments, checked_token_arguments
 
 
@@ -14,7 +15,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         try:
-            link = connect_link(**checked_token_arguments(options))
-        except ConnectLinksUnavailable as unavailable:
+            token = mint_user_token(**checked_token_arguments(options))
+        except UserTokensUnavailable as unavailable:
             raise CommandError(str(unavailable)) from None
-        self.stdout.write(link["url"])
+        self.stdout.write(connect_link_url(token))
