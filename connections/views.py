@@ -153,7 +153,10 @@ def confirm_link(request: HttpRequest) -> HttpResponse:
         return render(
             request,
             "connections/error.html",
-            {"message": "No connect link is waiting for confirmation. Open the link again."},
+            {
+                "message": "No connect link is waiting for confirmation. Open the link again.",
+                **_page_frame(request),
+            },
             status=400,
         )
     portal.drop_pending(request)

@@ -532,3 +532,11 @@ def test_the_admin_lists_sessions_without_their_token(superuser_client):
     assert detail.status_code == 200
     for page in (listing, detail.content.decode()):
         assert token not in page and session.token_hash not in page
+
+
+def test_confirming_nothing_without_an_account_does_not_offer_a_sign_in(db):
+    response = Client().post(reverse("connections:confirm_link"), {"decision": "continue"})
+
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert "No connect link is waiting" in html and "/accounts/login/" not in html
