@@ -45,7 +45,8 @@ def connect_session_paths() -> dict:
             "portal once; sageint keeps only its SHA-256 hash. The portal reports its outcome with postMessage to "
             "each of `allowed_origins` by name (never `*`), and its **Back** button (or, with `auto_return`, the "
             "portal itself) sends the user to `return_url` with `sageint_status` (connected, disconnected, "
-            "denied, error, expired, closed), `sageint_state` and `sageint_business_id` added to its query."
+            "denied, error, expired, closed), `sageint_state`, `sageint_business_id` and `sageint_connection_id` added "
+            "to its query."
         ),
         requestBody={
             "required": True,

@@ -31,7 +31,7 @@ CONNECTED, DISCONNECTED, DENIED, ERROR, EXPIRED, CLOSED = (
     "expired",
     "closed",
 )
-RETURN_PARAMETERS = ("sageint_status", "sageint_state", "sageint_business_id")
+RETURN_PARAMETERS = ("sageint_status", "sageint_state", "sageint_business_id", "sageint_connection_id")
 
 
 @dataclass(frozen=True)
@@ -121,6 +121,7 @@ def pop_outcome(request) -> dict | None:
 def connection_summary(end_user: EndUser, connection: Connection | None) -> dict:
     """What the company's page learns: the connection's state and business, nothing else (never a token)."""
     return {
+        "id": connection.pk if connection else None,  # the management API's /connections/{id}
         "end_user_id": end_user.external_id,
         "state": connection.status if connection else DISCONNECTED,
         "business": {"id": connection.business_id, "name": connection.business_name}
@@ -145,6 +146,7 @@ def return_url_with(return_url: str, *, status: str, connection: Connection | No
     query = [(name, value) for name, value in query if name not in RETURN_PARAMETERS]
     query.append(("sageint_status", status))
     if connection is not None:
+        query.append(("sageint_connection_id", str(connection.pk)))
         query.append(("sageint_state", connection.status))
         if connection.business_id:
             query.append(("sageint_business_id", connection.business_id))

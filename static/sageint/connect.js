@@ -4,14 +4,14 @@
    <script>
      // `token` comes from your backend: POST /api/v1/connect/sessions (project API key).
      Sageint.connect({ token: token }).then(
-       function (result) { console.log(result.state, result.business); },   // "active", {id, name}
+       function (result) { console.log(result.state, result.business); },   // "active", {id, name}; result.connectionId
        function (error) { console.log(error.reason, error.message); }       // "closed", "denied", "blocked", "expired", "error"
      );
    </script>
 
    The portal opens in a popup. On small screens, or when the browser blocks the popup, this page goes to the
    portal instead and the user comes back to the session's return URL with the outcome in its query
-   (`sageint_status`, `sageint_state`, `sageint_business_id`), which Sageint.result() reads; the promise of a page
+   (`sageint_status`, `sageint_state`, `sageint_business_id`, `sageint_connection_id`), which Sageint.result() reads; the promise of a page
    that was left never settles. Options:
      token     (required) the connect session's token
      display   "auto" (default: popup, a full page under 600 px wide), "popup" or "page"
@@ -59,6 +59,7 @@
       resolve({
         state: connection.state || message.status,
         business: connection.business || null,
+        connectionId: connection.id || null,
         endUserId: connection.end_user_id || null
       });
       return;
@@ -123,15 +124,16 @@
     });
   }
 
-  /* On the return URL's page after a full-page connect: {status, state, businessId}, or null. The query can be
-     typed by anyone: show it, but have your backend confirm with GET /api/v1/connections/{end_user_id}. */
+  /* On the return URL's page after a full-page connect: {status, state, businessId, connectionId}, or null. The
+     query can be typed by anyone: show it, but have your backend confirm with GET /api/v1/connections/{id}. */
   function result(url) {
     var params = new URL(url || global.location.href).searchParams;
     if (!params.get("sageint_status")) return null;
     return {
       status: params.get("sageint_status"),
       state: params.get("sageint_state"),
-      businessId: params.get("sageint_business_id")
+      businessId: params.get("sageint_business_id"),
+      connectionId: params.get("sageint_connection_id")
     };
   }
 

@@ -138,6 +138,12 @@ def start_in_popup(popup) -> None:
     popup.get_by_role("button", name="Connect Sage Accounting for Ann Example", exact=True).click()
 
 
+def press_back_in(popup) -> None:
+    """The popup's "Back to …" button, once portal.js (which makes it close the popup) has run."""
+    popup.wait_for_load_state("load")
+    popup.click("#back-to-app")
+
+
 def outcome_of(page) -> dict:
     page.wait_for_function("window.outcome !== undefined")
     return page.evaluate("window.outcome")
@@ -169,12 +175,13 @@ def test_popup_connects_and_resolves_with_the_state_and_business(context, app, l
     assert popup.inner_text("#business-name") == "Sandbox Trading Ltd"
     assert page.evaluate("window.outcome === undefined")  # the popup is still open: nothing settled yet
 
-    popup.click("#back-to-app")  # closes the popup; connect.js settles with the last report
+    press_back_in(popup)  # closes the popup; connect.js settles with the last report
     connection = Connection.objects.get(end_user__external_id="customer-42")
     assert outcome_of(page) == {
         "resolved": {
             "state": "active",
             "business": {"id": connection.business_id, "name": "Sandbox Trading Ltd"},
+            "connectionId": connection.pk,
             "endUserId": "customer-42",
         }
     }
@@ -215,7 +222,7 @@ def test_an_expired_session_rejects_with_expired(context, app):
     popup.wait_for_selector("#connect-error")
     assert "expired" in popup.inner_text("#connect-error")
 
-    popup.click("#back-to-app")
+    press_back_in(popup)
 
     assert outcome_of(page)["reason"] == "expired"
 
@@ -228,7 +235,7 @@ def test_nothing_is_posted_to_an_origin_the_session_does_not_allow(context, app,
     consent_at_sandbox(popup)
     popup.wait_for_selector("#portal-outcome")
 
-    popup.click("#back-to-app")
+    press_back_in(popup)
 
     assert outcome_of(page)["reason"] == "closed"  # connected, but this page was never told
     assert sageint_messages(page, live_site) == []
@@ -263,6 +270,7 @@ def test_a_blocked_popup_becomes_a_full_page_and_the_back_button_carries_the_out
         "status": "connected",
         "state": "active",
         "businessId": connection.business_id,
+        "connectionId": str(connection.pk),
     }
 
 

@@ -336,6 +336,7 @@ def test_connecting_shows_the_business_and_a_way_back_carrying_the_outcome(sandb
     assert return_query(_back_link(html)) == {
         "tab": "sage",
         "sageint_status": "connected",
+        "sageint_connection_id": str(connection.pk),
         "sageint_state": "active",
         "sageint_business_id": connection.business_id,
     }
@@ -540,3 +541,24 @@ def test_confirming_nothing_without_an_account_does_not_offer_a_sign_in(db):
     assert response.status_code == 400
     html = response.content.decode()
     assert "No connect link is waiting" in html and "/accounts/login/" not in html
+
+
+def test_the_accounts_connected_page_says_when_the_integration_is_switched_off(db):
+    from django.contrib.auth import get_user_model
+
+    from connections.end_users import end_user_for_user
+
+    user = get_user_model().objects.create(username="owner")
+    Connection.objects.create(
+        end_user=end_user_for_user(user), client_id="c", business_id="b1", business_name="Business One"
+    )
+    IntegrationSettings.objects.update_or_create(
+        pk=IntegrationSettings.SINGLETON_ID, defaults={"enabled": False}
+    )
+    browser = Client()
+    browser.force_login(user)
+
+    html = browser.get(CONNECT).content.decode()
+
+    assert "Business One" in html
+    assert "switched off by the administrator" in html and "no calls to Sage are made" in html
