@@ -49,6 +49,9 @@ def check_stack_runs(base_url, checkout, processes, env, database):
     assert wait_for_http(f"{base_url}/accounts/login/", deadline, processes) == 200
     output = processes["make run"][1].read_text()
     assert "username=demo" in output and "password=sageint-demo" in output
+    # How to make a first API call: a connect link for customer-42 and the user-token command (README).
+    assert f"{base_url}/connect/sageaccounting/?user_token=" in output
+    assert "DEBUG=1 .venv/bin/python manage.py user_token customer-42" in output
     assert f"{base_url}/" in output
 
     wait_for_periodic_task(database, deadline, processes)
