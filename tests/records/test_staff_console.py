@@ -4,6 +4,7 @@ links, "Refresh from Sage", and the connection dashboard with its actions (admin
 import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
+from django.db import connection as db
 from django.test import Client
 from django.urls import reverse
 
@@ -136,6 +137,26 @@ def test_changelist_queries_do_not_grow_with_rows(
     assert len(full.context["cl"].result_list) > 10
     with django_assert_max_num_queries(len(captured.captured_queries)):
         admin_browser.get(reverse(url_name), {"q": "Acme"})
+
+
+@pytest.mark.parametrize("url_name", CHANGELISTS)
+def test_changelist_pages_are_read_in_index_order_and_each_row_links_to_its_record(
+    synced, admin_browser, url_name
+):
+    # A page costs the same at page 50 of 10 000 rows as at page 1: rows come off an index in the list's order
+    # (no sort of the whole table), whether or not the list is filtered to one end user.
+    for query in ({}, {"connection": synced.pk}):
+        response = admin_browser.get(reverse(url_name), query)
+        rows = response.context["cl"].result_list
+        for record in list(rows)[:3]:
+            change_url = reverse(url_name.replace("changelist", "change"), args=[record.pk])
+            assert f'href="{change_url}"' in response.content.decode()
+        if db.vendor == "sqlite":
+            sql, params = rows.query.sql_with_params()
+            with db.cursor() as cursor:
+                cursor.execute(f"EXPLAIN QUERY PLAN {sql}", params)
+                plan = " ".join(str(row[-1]) for row in cursor.fetchall())
+            assert "TEMP B-TREE" not in plan, (query, plan)
 
 
 def test_refresh_from_sage_updates_one_record_live(synced, admin_browser, sandbox_transport):
