@@ -45,6 +45,8 @@ def main() -> int:
     parser.add_argument("--changes", type=int, default=50)
     parser.add_argument("--requests", type=int, default=20, help="changelist requests at page 50 (median)")
     args = parser.parse_args()
+    # Each figure as soon as it is known, also into a file or a pipe.
+    sys.stdout.reconfigure(line_buffering=True)
     if args.database_url:
         os.environ["DATABASE_URL"] = args.database_url
     os.environ.setdefault("LOG_LEVEL", "WARNING")  # no log line per request between the figures

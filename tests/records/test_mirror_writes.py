@@ -120,6 +120,23 @@ def test_a_changed_item_is_updated_in_place_and_its_lines_replaced(mirror_connec
     assert list(invoice.lines.values_list("sage_id", "description")) == [("l-2", "Gadgets"), ("l-3", "Bolts")]
 
 
+def test_a_row_another_writer_created_meanwhile_is_read_again_and_updated(mirror_connection, monkeypatch):
+    contact = {"id": "c-1", "name": "Acme Ltd"}
+    write(mirror_connection, CONTACTS, contact)  # e.g. a staff "Refresh from Sage", after the sync looked
+    real_held, looks = mirror.held, []
+
+    def held_missing_the_first_time(model, connection_id, business_id, sage_ids, *columns):
+        looks.append(sage_ids)
+        return real_held(model, connection_id, business_id, sage_ids if len(looks) > 1 else [], *columns)
+
+    monkeypatch.setattr(mirror, "held", held_missing_the_first_time)
+    written = write(mirror_connection, CONTACTS, {**contact, "name": "Acme Widgets Ltd"})
+
+    assert len(looks) == 2  # the INSERT hit the unique key; the page was read again and written once
+    assert (written.created, written.updated) == (0, 1)
+    assert list(Contact.objects.values_list("sage_id", "name")) == [("c-1", "Acme Widgets Ltd")]
+
+
 def test_each_pages_lookup_goes_through_the_unique_key(mirror_connection):
     # The model's ordering (name, id) made SQLite read the connection's whole mirror for every page of a sync.
     lookup = mirror.held(Contact, mirror_connection.pk, BUSINESS, [f"id-{n}" for n in range(200)], "pk")
