@@ -4,8 +4,8 @@ the admin's contact list at page 50, against the sandbox served over real HTTP, 
     .venv/bin/python bench/sync_and_browse.py                                  # SQLite (a file under var/)
     .venv/bin/python bench/sync_and_browse.py --database-url postgres://postgres@127.0.0.1:5432/sageint
 
-About a minute on two idle cores (seeding ~5 s, two bare loops and a full sync ~8 s each, the rest seconds);
-several minutes on a loaded machine. The database named is only used to create and drop a `test_…` one beside it.
+Takes 2 to 3 minutes on a busy two-core machine (load 3 to 7), less on an idle one: seeding, two bare loops and
+a full sync take nearly all of it. The database named is only used to create and drop a `test_…` one beside it.
 
 Figures printed (the issue's goals in brackets), each with the machine's load average when it was taken:
 - full sync: upstream calls [≤ 110] and time, beside a bare loop that GETs the same pages (same `attributes`,
