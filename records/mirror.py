@@ -90,7 +90,7 @@ def held(model, connection_id: int, business_id: str, sage_ids: list[str], *colu
 
     Unordered on purpose: with the model's ordering (name, id) SQLite chose the per-connection list index, which
     hands rows out in that order, and read the connection's whole mirror for every page (a full sync grew
-    quadratic: 30 ms a page at 10 000 contacts, measured).
+    quadratic: 29 ms a page on average over a sync of 10 000 contacts, measured, against 1.5 ms now).
     """
     return (
         model.objects.order_by()
@@ -177,9 +177,9 @@ def _adapters(model, db) -> dict:
     """attname → adapt, for the columns whose values a database driver does not take as they are.
 
     The rows come from resources.py, already of each column's Python type (str, bool, int, Decimal, date,
-    aware datetime, dict): only JSON, dates and times go through the backend's own adapter, and nothing is
-    validated again. Django's get_db_prep_save, field by field and value by value, cost more than the INSERTs
-    themselves on a full sync (to_python, naive-datetime checks, one call per column).
+    aware datetime, dict): only JSON, decimals, dates and times go through the backend's own adapter, and
+    nothing is validated again. Django's get_db_prep_save, field by field and value by value, cost more than
+    the INSERTs themselves on a full sync (to_python, naive-datetime checks, one call per column).
     """
     adapters = {}
     for field in model._meta.concrete_fields:

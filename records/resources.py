@@ -168,10 +168,6 @@ class Resource:
     child_model: type | None = None
     child_parent_field: str = ""
 
-    @property
-    def typed_field_names(self) -> list[str]:
-        return list(self.fields({}).keys())
-
 
 COMMON_ATTRIBUTES = ("created_at", "updated_at")
 
