@@ -31,6 +31,16 @@ class StoreAsSent(json.JSONEncoder):
         return super().encode(o)
 
 
+def read_list_answer(response):
+    """read_list of a requests response's body. A body that is not UTF-8 (JSON may be UTF-16 or UTF-32) is
+    decoded as requests decodes it, its items without their texts. Raises ValueError when it is not JSON."""
+    try:
+        body = response.content.decode("utf-8-sig")  # a byte-order mark may come first: dropped
+    except UnicodeDecodeError:
+        return response.json()
+    return read_list(body)
+
+
 def read_list(body: str):
     """The decoded answer, as json.loads gives it, except that the items of a top-level `$items` array are
     SageItems. Raises ValueError when the body is not JSON."""

@@ -39,7 +39,7 @@ from connections.models import Connection
 from connections.sage_client import sage_errors
 
 from . import mirror, pacing
-from .listing import read_list
+from .listing import read_list_answer
 from .models import SyncLease, SyncRun, SyncStep
 from .resources import RESOURCES, Resource
 from .signals import sync_run_finished
@@ -358,7 +358,7 @@ def _envelope(response, *, business_name: str) -> dict:
         raise SageError(response.status_code, errors)
     try:
         # Each item keeps its text as Sage sent it: the mirror stores that instead of encoding the item again.
-        envelope = read_list(response.content.decode("utf-8"))
+        envelope = read_list_answer(response)
     except ValueError as error:
         raise SageError(
             response.status_code, [{"$message": "Sage answered with a body that is not JSON."}]

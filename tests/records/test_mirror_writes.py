@@ -6,11 +6,12 @@ import json
 from decimal import Decimal
 
 import pytest
+import requests
 from django.db import connection as db
 
 from connections.models import Connection, EndUser
 from records import mirror
-from records.listing import SageItem, read_list
+from records.listing import SageItem, read_list, read_list_answer
 from records.models import Contact, SalesInvoice, SalesInvoiceLine
 from records.resources import CONTACTS, SALES_INVOICES
 
@@ -183,3 +184,17 @@ def test_any_json_answer_reads_as_json_loads_reads_it(body):
 def test_an_answer_that_is_not_json_is_refused(body):
     with pytest.raises(ValueError):
         read_list(body)
+
+
+@pytest.mark.parametrize(
+    ("encoding", "texts_kept"), [("utf-8", True), ("utf-8-sig", True), ("utf-16", False)]
+)
+def test_an_answer_in_any_json_encoding_is_read(encoding, texts_kept):
+    response = requests.Response()
+    response.status_code = 200
+    response._content = '{"$items": [{"id": "c-1", "name": "Zoë"}], "$total": 1}'.encode(encoding)
+
+    envelope = read_list_answer(response)
+
+    assert envelope == {"$items": [{"id": "c-1", "name": "Zoë"}], "$total": 1}
+    assert isinstance(envelope["$items"][0], SageItem) is texts_kept
