@@ -1,5 +1,6 @@
 """`make run` from a fresh clone starts web, worker and beat, they stay up, a periodic task really fires, and nothing
-is written outside var/: on the embedded default, and on PostgreSQL + Redis (CI's service run)."""
+is written outside var/: on the embedded default, and on PostgreSQL + Redis (CI's service run). On the embedded
+default the same development server also serves /mcp."""
 
 import json
 import os
@@ -8,9 +9,11 @@ import sys
 import time
 import urllib.request
 import uuid
+from urllib.error import HTTPError
 
 import pytest
 
+from tests.fixtures_sage import make_user_token
 from tests.foundation.running import (
     VENV,
     assert_running,
@@ -24,6 +27,9 @@ from tests.foundation.running import (
     wait_for_periodic_task,
 )
 from tests.services import require_service, uses_postgresql, uses_redis_broker
+
+MCP_SECRET = "make-run-user-token-secret-0123456789abcdef"
+LIST_TOOLS = {"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {}}
 
 
 def run_make_run(tmp_path, **variables):
@@ -90,13 +96,54 @@ def top_level_in_git() -> set[str]:
     return {name.split("/", 1)[0] for name in listed}
 
 
-def test_make_run_on_the_embedded_default(tmp_path):
-    base_url, checkout, processes, env = run_make_run(tmp_path)
+@pytest.fixture(scope="module")
+def embedded_stack(tmp_path_factory):
+    """One `make run` on the embedded default, shared by this module's tests (starting one takes most of a test's
+    time); stopped after them, so its processes never run beside the rest of the suite."""
+    base_url, checkout, processes, env = run_make_run(
+        tmp_path_factory.mktemp("make-run"), SAGEINT_USER_TOKEN_SECRET=MCP_SECRET
+    )
     try:
-        check_stack_runs(base_url, checkout, processes, env, checkout / "var" / "db.sqlite3")
-        assert (checkout / "var" / "celery" / "control").is_dir()
+        yield base_url, checkout, processes, env
     finally:
         stop_process_group(processes["make run"][0])
+
+
+def test_make_run_on_the_embedded_default(embedded_stack):
+    base_url, checkout, processes, env = embedded_stack
+    check_stack_runs(base_url, checkout, processes, env, checkout / "var" / "db.sqlite3")
+    assert (checkout / "var" / "celery" / "control").is_dir()
+
+
+def post_mcp(base_url: str, token: str | None):
+    headers = {
+        "Content-Type": "application/json",
+        "Accept": "application/json, text/event-stream",
+        "MCP-Protocol-Version": "2025-06-18",
+    }
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    request = urllib.request.Request(
+        f"{base_url}/mcp", data=json.dumps(LIST_TOOLS).encode(), headers=headers, method="POST"
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, response.headers, json.loads(response.read())
+    except HTTPError as error:
+        return error.code, error.headers, None
+
+
+def test_make_run_serves_the_mcp_server(embedded_stack):
+    """`make run` (Django's development server, the embedded default) serves /mcp too: nothing else to start."""
+    base_url, _checkout, processes, _env = embedded_stack
+    assert wait_for_http(f"{base_url}/", time.monotonic() + 150, processes) == 200
+
+    status, headers, _ = post_mcp(base_url, None)
+    assert status == 401 and "resource_metadata" in headers.get("WWW-Authenticate", "")
+
+    status, _, answer = post_mcp(base_url, make_user_token("make-run-user", secret=MCP_SECRET))
+    assert status == 200
+    assert len(answer["result"]["tools"]) == 10
 
 
 @pytest.mark.services
