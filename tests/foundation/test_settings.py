@@ -7,10 +7,11 @@ import sys
 
 from django.conf import settings
 
+# Reading a setting imports the settings module, where every rule below lives; no django.setup(), which would import
+# every app (most of each case's time).
 PROBE = """
-import json, django
+import json
 from django.conf import settings
-django.setup()
 db = settings.DATABASES["default"]
 print(json.dumps({"engine": db["ENGINE"], "name": str(db["NAME"]), "host": db.get("HOST"), "port": db.get("PORT"),
                   "user": db.get("USER"), "options": db.get("OPTIONS", {}), "debug": settings.DEBUG,
