@@ -54,16 +54,24 @@ def record_call(
 def _insert(row: RequestLog) -> None:
     """One INSERT, its SQL built once per database: this runs after every proxied call, and the ORM's create()
     compiles the statement anew each time, which costs several times the write itself (bench/proxy_overhead.py
-    --phases). The row gets no id back (nothing reads it); RequestLog has no save signals to miss."""
+    --phases). The row gets no id back (nothing reads it); RequestLog has no save signals to miss. It runs in
+    autocommit, outside any transaction of the caller's (the proxy refuses to call Sage inside one)."""
     connection = connections[router.db_for_write(RequestLog)]
     sql = _insert_sql.get(connection.vendor)
     if sql is None:
         quote = connection.ops.quote_name
-        sql = _insert_sql[connection.vendor] = (
+        sql = (
             f"INSERT INTO {quote(RequestLog._meta.db_table)} "  # noqa: S608 (names from the model)
             f"({', '.join(quote(field.column) for field in _INSERTED_FIELDS)}) "
             f"VALUES ({', '.join(['%s'] * len(_INSERTED_FIELDS))})"
         )
+        if connection.vendor == "postgresql":
+            # This statement's own transaction commits without waiting for PostgreSQL to flush it to disk (a
+            # wait of milliseconds on a busy disk, while the caller's next request on the connection waits too).
+            # A database crash can lose the last fraction of a second of log rows, never anything else: only
+            # this statement's commit is affected (set_config(..., true) is local to its transaction).
+            sql += " RETURNING set_config('synchronous_commit', 'off', true)"
+        _insert_sql[connection.vendor] = sql
     values = [field.get_db_prep_save(getattr(row, field.attname), connection) for field in _INSERTED_FIELDS]
     with connection.cursor() as cursor:
         cursor.execute(sql, values)
