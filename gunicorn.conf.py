@@ -55,3 +55,26 @@ def child_exit(server, worker):
         from metrics.multiprocess import process_exited
 
         process_exited(worker.pid, sageint_settings.SAGEINT_METRICS_DIR)
+
+
+def post_worker_init(worker):
+    # Each web worker writes the request log from one thread, in batches (api/request_log.py says why). Only
+    # when the app served is sageint (gunicorn also reads this file for other apps started from this folder).
+    if _django_ready():
+        from api.request_log import write_in_background
+
+        write_in_background()
+
+
+def worker_exit(server, worker):
+    # A graceful stop or restart writes the rows still waiting.
+    if _django_ready():
+        from api.request_log import stop_writing_in_background
+
+        stop_writing_in_background()
+
+
+def _django_ready() -> bool:
+    from django.apps import apps
+
+    return apps.ready
