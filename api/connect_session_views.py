@@ -9,7 +9,7 @@ from __future__ import annotations
 from django.http import JsonResponse
 
 from api.errors import ApiError
-from api.management_views import _json_object, management_endpoint
+from api.management_views import management_endpoint, read_management_body
 from connections import connect_sessions
 
 FIELDS = ("end_user_id", "name", "email", "allowed_origins", "return_url", "auto_return")
@@ -17,7 +17,7 @@ FIELDS = ("end_user_id", "name", "email", "allowed_origins", "return_url", "auto
 
 @management_endpoint("POST")
 def create_session(request):
-    body = _json_object(request)
+    body = read_management_body(request)
     unknown = sorted(set(body) - set(FIELDS))
     if unknown:
         raise ApiError(

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from django.conf import settings
 
-from api.openapi import _error, _json, _management
+from api.openapi import error_answer as _error
+from api.openapi import json_answer, management_operation
 
 _REQUEST_EXAMPLE = {
     "end_user_id": "customer-42",
@@ -27,11 +28,11 @@ def connect_session_paths() -> dict:
         "return_url": "https://app.example.com/settings/integrations",
         "auto_return": False,
     }
-    operation = _management(
+    operation = management_operation(
         "create_connect_session",
         "A short-lived, single-use connect session for one of your users (for connect.js or a full-page link)",
         {
-            "201": _json(
+            "201": json_answer(
                 "ConnectSession", "Hand `token` to `Sageint.connect({token})`, or send the user to `url`."
             ),
             "400": _error(

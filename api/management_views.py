@@ -87,7 +87,7 @@ def connection_detail(request, connection_id: str):
 @management_endpoint("POST")
 def connection_syncs(request, connection_id: str):
     connection = _connection(connection_id)
-    full = _json_object(request).get("full", False)
+    full = read_management_body(request).get("full", False)
     if not isinstance(full, bool):
         raise ApiError(400, "invalid_request", "'full' must be true or false.")
     try:
@@ -99,7 +99,7 @@ def connection_syncs(request, connection_id: str):
 
 @management_endpoint("POST")
 def connect_links(request):
-    body = _json_object(request)
+    body = read_management_body(request)
     end_user_id = body.get("end_user_id")
     if (
         not isinstance(end_user_id, str)
@@ -177,5 +177,5 @@ def _connection(connection_id: str):
     return connection
 
 
-def _json_object(request) -> dict:
+def read_management_body(request) -> dict:
     return read_json_object(request, max_bytes=MAX_BODY_BYTES)

@@ -109,14 +109,14 @@ _UNKNOWN_CONNECTION = _error(
 )
 
 
-def _json(schema_name: str, description: str) -> dict:
+def json_answer(schema_name: str, description: str) -> dict:
     return {
         "description": description,
         "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{schema_name}"}}},
     }
 
 
-def _management(operation_id: str, summary: str, responses: dict, **extra) -> dict:
+def management_operation(operation_id: str, summary: str, responses: dict, **extra) -> dict:
     return {
         "operationId": operation_id,
         "summary": summary,
@@ -131,11 +131,13 @@ def _management(operation_id: str, summary: str, responses: dict, **extra) -> di
 def _management_paths() -> dict:
     return {
         "/connections": {
-            "get": _management(
+            "get": management_operation(
                 "list_connections",
                 "List your users' Sage connections, oldest first, a page at a time",
                 {
-                    "200": _json("ConnectionPage", "One page; pass `next_cursor` as `cursor` for the next."),
+                    "200": json_answer(
+                        "ConnectionPage", "One page; pass `next_cursor` as `cursor` for the next."
+                    ),
                     "400": _error("A filter, limit or cursor that cannot be used (`invalid_request`)."),
                 },
                 parameters=[
@@ -171,17 +173,17 @@ def _management_paths() -> dict:
             )
         },
         "/connections/{connection_id}": {
-            "get": _management(
+            "get": management_operation(
                 "get_connection",
                 "One connection: state, business, Sage user, last use, last error, sync status",
-                {"200": _json("Connection", "The connection."), "404": _UNKNOWN_CONNECTION},
+                {"200": json_answer("Connection", "The connection."), "404": _UNKNOWN_CONNECTION},
                 parameters=[_CONNECTION_ID],
             ),
-            "delete": _management(
+            "delete": management_operation(
                 "disconnect",
                 "Disconnect: revoke the authorization at Sage and delete the stored tokens",
                 {
-                    "200": _json(
+                    "200": json_answer(
                         "Disconnected", "Disconnected; `revoked_at_sage` says whether Sage confirmed."
                     ),
                     "404": _UNKNOWN_CONNECTION,
@@ -190,11 +192,11 @@ def _management_paths() -> dict:
             ),
         },
         "/connections/{connection_id}/syncs": {
-            "post": _management(
+            "post": management_operation(
                 "start_sync",
                 "Start a sync of the connection's Sage records now (contacts, sales invoices, payments)",
                 {
-                    "202": _json(
+                    "202": json_answer(
                         "SyncRun",
                         "Started: the run, queued for the workers. Follow it in the connection's `sync.last_run`; "
                         "`sync.succeeded` or `sync.failed` is sent when it ends.",
@@ -219,11 +221,11 @@ def _management_paths() -> dict:
             )
         },
         "/connect-links": {
-            "post": _management(
+            "post": management_operation(
                 "create_connect_link",
                 "A signed connect link for one of your users (HS256 with SAGEINT_USER_TOKEN_SECRET)",
                 {
-                    "201": _json("ConnectLink", "Send your user to `url` before `expires_at`."),
+                    "201": json_answer("ConnectLink", "Send your user to `url` before `expires_at`."),
                     "400": _error(
                         "A body that is not a JSON object (`invalid_json`) or bad fields (`invalid_request`)."
                     ),
