@@ -26,12 +26,17 @@ run: install
 	@$(RUN_ENV) python manage.py bootstrap_demo --print-credentials --announce-url
 	@$(RUN_ENV) honcho start -f Procfile.dev -p $(PORT)
 
+# The whole suite runs in TEST_WORKERS parallel processes (pytest-xdist), a whole test file per process so a file's
+# live server or browser starts once: most of a test's time is spent waiting on other processes, not on the CPU.
+# Chosen tests (PYTEST_ARGS="tests/x.py") run in this one process unless TEST_WORKERS says otherwise.
+TEST_WORKERS ?= $(if $(PYTEST_ARGS),0,4)
+
 test: install
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 # The second CI run: PostgreSQL + Redis + a real Celery worker (see .ci/run).
 test-services: install
-	bash scripts/test-services.sh $(PYTEST_ARGS)
+	TEST_WORKERS=$(TEST_WORKERS) bash scripts/test-services.sh $(PYTEST_ARGS)
 
 lint: install
 	$(BIN)/ruff check .

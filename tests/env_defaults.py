@@ -22,3 +22,19 @@ if "SAGEINT_METRICS_DIR" not in os.environ:
     import tempfile
 
     os.environ["SAGEINT_METRICS_DIR"] = tempfile.mkdtemp(prefix="sageint-test-metrics-")
+
+# Parallel runs (pytest-xdist, `make test`): each test process gets what the others must not see. pytest-django
+# already gives it its own test database; here its own metrics folder, and on Redis its own database number (the
+# base URL's number plus the process's index), so queues, worker pings and Redis keys never mix. Done once per
+# process tree: the Celery workers a test starts inherit the result and import this module again.
+_worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+if _worker and os.environ.get("SAGEINT_TEST_PROCESS") != _worker:
+    import re
+
+    os.environ["SAGEINT_TEST_PROCESS"] = _worker
+    os.environ["SAGEINT_METRICS_DIR"] = os.path.join(os.environ["SAGEINT_METRICS_DIR"], _worker)
+    _broker = os.environ.get("CELERY_BROKER_URL", "")
+    _redis_db = re.fullmatch(r"(rediss?://[^/]*/)(\d+)", _broker)
+    if _redis_db:
+        _number = int(_redis_db.group(2)) + int(_worker.removeprefix("gw"))
+        os.environ["CELERY_BROKER_URL"] = f"{_redis_db.group(1)}{_number}"

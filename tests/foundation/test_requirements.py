@@ -16,6 +16,7 @@ ROOT = Path(settings.BASE_DIR)
 TOOLS = {
     "pytest": "pytest",
     "pytest-django": "pytest_django",
+    "pytest-xdist": "xdist",
     "PyYAML": "yaml",
     "responses": "responses",
     "openapi-spec-validator": "openapi_spec_validator",

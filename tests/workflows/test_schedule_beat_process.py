@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_beat_fires_a_due_workflow_schedule_and_the_worker_starts_its_runs(
-    connected_end_user, settings, tmp_path
+    celery_worker, connected_end_user, settings, tmp_path
 ):
     require_service(uses_postgresql() and uses_redis_broker(), "PostgreSQL and a Redis broker")
     workflow = Workflow.objects.create(
