@@ -136,6 +136,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and DATABAS
         "timeout": env.float("DATABASE_POOL_TIMEOUT_SECONDS", default=10.0),
     }
     DATABASES["default"]["CONN_MAX_AGE"] = 0  # pooled connections go back to the pool after each request
+    # Django's backend, with a pooled connection's health check that needs no query (sageint/postgresql/base.py).
+    DATABASES["default"]["ENGINE"] = "sageint.postgresql"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Accounts (django-allauth) ----------------------------------------------------------------------

@@ -14,7 +14,9 @@ def require_service(available: bool, what: str) -> None:
 
 
 def uses_postgresql() -> bool:
-    return settings.DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
+    from django.db import connection
+
+    return connection.vendor == "postgresql"  # Django's backend or sageint's (sageint/postgresql)
 
 
 def uses_redis_broker() -> bool:

@@ -44,7 +44,9 @@ def test_database_url_selects_postgresql(tmp_path):
         tmp_path, SECRET_KEY="k", DATABASE_URL="postgres://sage:pw@db.internal:6543/sageint"
     )
     parsed = json.loads(result.stdout)
-    assert parsed["engine"] == "django.db.backends.postgresql"
+    # Django's PostgreSQL backend with the pool's cheaper health check (sageint/postgresql/base.py).
+    assert parsed["engine"] == "sageint.postgresql"
+    assert parsed["options"]["pool"]["max_size"] >= 1
     assert (parsed["name"], parsed["host"], parsed["port"], parsed["user"]) == (
         "sageint",
         "db.internal",
@@ -52,6 +54,18 @@ def test_database_url_selects_postgresql(tmp_path):
         "sage",
     )
     assert "transaction_mode" not in parsed["options"]
+
+
+def test_without_the_pool_postgresql_is_djangos_own_backend(tmp_path):
+    result = run_settings(
+        tmp_path,
+        SECRET_KEY="k",
+        DATABASE_URL="postgres://sage@db.internal/sageint",
+        DATABASE_POOL_MAX_SIZE="0",
+    )
+    parsed = json.loads(result.stdout)
+    assert parsed["engine"] == "django.db.backends.postgresql"
+    assert "pool" not in parsed["options"]
 
 
 def test_default_database_is_sqlite_tuned_for_several_processes(tmp_path):
