@@ -5,27 +5,10 @@ from pathlib import Path
 import pytest
 
 from connections.models import Connection
+from tests.browsers import chromium, launched_chromium
 from tests.fixtures_sage import make_user_token, sandbox_user_id
-from tests.services import require_service
 
-CHROMIUM = Path("/usr/bin/chromium")
 pytestmark = pytest.mark.browser
-
-
-# Debian's chromium run as root in a container: no setuid sandbox (--no-sandbox), a small /dev/shm
-# (--disable-dev-shm-usage), no GPU, and no calls home during the test.
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-dev-shm-usage",
-    "--disable-gpu",
-    "--disable-background-networking",
-]
-
-
-def chromium(path: Path = CHROMIUM) -> Path:
-    """Debian's chromium; skipped when missing, a failure when REQUIRE_SERVICES=1 (CI)."""
-    require_service(path.exists(), f"chromium ({path}; apt-get install -y chromium)")
-    return path
 
 
 def test_missing_chromium_fails_instead_of_skipping_when_services_are_required(settings):
@@ -35,23 +18,12 @@ def test_missing_chromium_fails_instead_of_skipping_when_services_are_required(s
 
 
 @pytest.fixture
-def page(live_site, monkeypatch):
-    executable = chromium()
-    # Playwright's sync API runs an event loop in this thread; the test's ORM calls are plain synchronous ones.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(executable),
-            headless=True,
-            args=CHROMIUM_ARGS,
-        )
+def page(live_site):
+    with launched_chromium() as browser:
         context = browser.new_context()
         context.set_default_timeout(15_000)
         yield context.new_page()
         context.close()
-        browser.close()
 
 
 def log_in_and_open_connect_page(page, base_url: str, settings) -> None:

@@ -14,7 +14,7 @@ import pytest
 
 from connections import connect_sessions
 from connections.models import Connection, ConnectSession
-from tests.connections.test_connect_browser import CHROMIUM_ARGS, chromium
+from tests.browsers import launched_chromium
 from tests.fixtures_sage import sandbox_user_id
 from tests.page_checks import DESKTOP, assert_page_fits_and_is_labelled
 
@@ -75,18 +75,8 @@ class CompanyApp:
 @pytest.fixture(scope="module")
 def browser():
     """One chromium for the module; each test gets its own context (cookies, popups)."""
-    executable = chromium()
-    with pytest.MonkeyPatch.context() as patch:
-        # Playwright's sync API runs an event loop in this thread; the tests' ORM calls are plain synchronous ones.
-        patch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-        from playwright.sync_api import sync_playwright
-
-        with sync_playwright() as playwright:
-            launched = playwright.chromium.launch(
-                executable_path=str(executable), headless=True, args=CHROMIUM_ARGS
-            )
-            yield launched
-            launched.close()
+    with launched_chromium() as launched:
+        yield launched
 
 
 @pytest.fixture

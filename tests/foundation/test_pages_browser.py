@@ -8,7 +8,7 @@ import pytest
 from django.urls import reverse
 
 from connections.models import Connection
-from tests.connections.test_connect_browser import CHROMIUM_ARGS, chromium
+from tests.browsers import launched_chromium
 from tests.fixtures_sage import connect_end_user_via_link, make_user_token, sandbox_user_id
 from tests.page_checks import PHONE, assert_page_fits_and_is_labelled, focus_is_visible, tab_to
 from workflows.models import Run, StepRun, Workflow
@@ -18,18 +18,8 @@ pytestmark = pytest.mark.browser
 
 @pytest.fixture(scope="module")
 def browser():
-    executable = chromium()
-    with pytest.MonkeyPatch.context() as env:
-        # Playwright's sync API runs an event loop in this thread; the tests' ORM calls are plain synchronous ones.
-        env.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-        from playwright.sync_api import sync_playwright
-
-        with sync_playwright() as playwright:
-            launched = playwright.chromium.launch(
-                executable_path=str(executable), headless=True, args=CHROMIUM_ARGS
-            )
-            yield launched
-            launched.close()
+    with launched_chromium() as launched:
+        yield launched
 
 
 @pytest.fixture

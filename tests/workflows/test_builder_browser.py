@@ -3,27 +3,21 @@ shows its steps."""
 
 import pytest
 
-from tests.connections.test_connect_browser import CHROMIUM_ARGS, chromium
+from tests.browsers import launched_chromium
 from tests.workflows.conftest import invoice_input  # noqa: F401
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture
-def admin_page(live_server, django_user_model, monkeypatch):
-    executable = chromium()
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+def admin_page(live_server, django_user_model):
     from django.test import Client
-    from playwright.sync_api import sync_playwright
 
     admin_user = django_user_model.objects.create_superuser("builder", "builder@example.com", "pw-123456789")
     client = Client()
     client.force_login(admin_user)
     session = client.cookies["sessionid"].value
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(executable), headless=True, args=CHROMIUM_ARGS
-        )
+    with launched_chromium() as browser:
         context = browser.new_context()
         context.set_default_timeout(15_000)
         context.add_cookies([{"name": "sessionid", "value": session, "url": live_server.url}])
@@ -40,7 +34,6 @@ def admin_page(live_server, django_user_model, monkeypatch):
         yield page
         assert external == [], "the builder loaded something from outside sageint"
         context.close()
-        browser.close()
 
 
 def test_typing_braces_in_a_step_body_opens_the_menu_and_picking_inserts(
